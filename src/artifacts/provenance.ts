@@ -1,0 +1,62 @@
+/**
+ * What run.json records about where a result came from.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface SourceState {
+  /** Commit of the project checkout, or null outside a git checkout. */
+  commit: string | null;
+  /** Whether tracked files differ from that commit. */
+  dirty: boolean | null;
+  /** SHA-256 of package-lock.json, which pins every dependency. */
+  packageLockSha256: string | null;
+}
+
+/** Read the project's git commit and dirty state, and hash its lock file. Never throws. */
+export function readSourceState(): SourceState {
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let commit: string | null = null;
+  let dirty: boolean | null = null;
+  try {
+    commit = git(['rev-parse', 'HEAD']);
+    dirty = git(['status', '--porcelain', '--untracked-files=no']).length > 0;
+  } catch {
+    // Not a git checkout, or git is not installed: the run still proceeds.
+  }
+  let packageLockSha256: string | null = null;
+  try {
+    packageLockSha256 = createHash('sha256').update(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'))).digest('hex');
+  } catch {
+    packageLockSha256 = null;
+  }
+  return { commit, dirty, packageLockSha256 };
+}
+
+/** Version of an installed package, read from its package.json; null if it is not installed. */
+export function packageVersion(name: string): string | null {
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+    return manifest.version ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function hostInfo(): { node: string; platform: string; arch: string; cpus: number; cpuModel: string } {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+  };
+}

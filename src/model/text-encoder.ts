@@ -1,0 +1,95 @@
+/**
+ * The language model: word embeddings read by an LSTM over the whole report. S holds the hidden state at
+ * each sentence's end-of-sentence token, so a sentence's vector also carries the sentences before it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/schema.ts';
+import { dropout, Linear, type ForwardContext } from './layers.ts';
+import type { ParameterStore } from './parameters.ts';
+
+/** A batch of reports laid out by time step; built from `Batch` by `toTextInputs`. */
+export interface TextInputs {
+  /** T tensors of B word ids each: the words read at each time step. */
+  tokensByStep: tf.Tensor1D[];
+  /**
+   * T entries: for each time step, a B x N x 1 indicator of the sentences whose end-of-sentence token is
+   * read at that step, or null where no report in the batch ends a sentence there.
+   */
+  sentenceEndsByStep: (tf.Tensor3D | null)[];
+  /** N: sentence slots per report. */
+  sentences: number;
+}
+
+/** Build the per-step tensors from a batch's B x T word ids and B x N end-of-sentence positions. */
+export function toTextInputs(
+  tokens: Int32Array,
+  steps: number,
+  sentencePositions: Int32Array,
+  sentenceMask: Float32Array,
+  batchSize: number,
+  sentences: number,
+): TextInputs {
+  const tokensByStep: tf.Tensor1D[] = [];
+  const ends: (Float32Array | null)[] = Array.from({ length: steps }, () => null);
+  for (let b = 0; b < batchSize; b++) {
+    for (let n = 0; n < sentences; n++) {
+      if (sentenceMask[b * sentences + n] === 0) continue;
+      const step = sentencePositions[b * sentences + n];
+      ends[step] ??= new Float32Array(batchSize * sentences);
+      ends[step]![b * sentences + n] = 1;
+    }
+  }
+  for (let t = 0; t < steps; t++) {
+    const column = new Int32Array(batchSize);
+    for (let b = 0; b < batchSize; b++) column[b] = tokens[b * steps + t];
+    tokensByStep.push(tf.tensor1d(column, 'int32'));
+  }
+  const sentenceEndsByStep = ends.map((values) => (values ? tf.tensor3d(values, [batchSize, sentences, 1]) : null));
+  return { tokensByStep, sentenceEndsByStep, sentences };
+}
+
+export function disposeTextInputs(inputs: TextInputs): void {
+  tf.dispose(inputs.tokensByStep);
+  for (const tensor of inputs.sentenceEndsByStep) tensor?.dispose();
+}
+
+export class TextEncoder {
+  readonly embedding: tf.Variable;
+  private readonly gates: Linear;
+  readonly hiddenSize: number;
+  private readonly dropRate: number;
+
+  constructor(config: ModelConfig['text'], vocabularySize: number, store: ParameterStore) {
+    this.hiddenSize = config.hiddenSize;
+    this.dropRate = config.dropout;
+    // Torch's LookupTable draws embeddings from N(0, 1).
+    this.embedding = store.parameter('text.embedding', [vocabularySize, config.embeddingSize], 'text', {
+      kind: 'normal',
+      std: 1,
+    });
+    // One matrix for the four gates (input, forget, cell, output) over [x_t ; h_{t-1}], U(-1/sqrt(D), 1/sqrt(D)).
+    this.gates = new Linear(store, 'text.lstm', 'text', config.embeddingSize + config.hiddenSize, 4 * config.hiddenSize);
+  }
+
+  /** Returns S: B x N x D, zero in the slots of absent sentences. */
+  apply(inputs: TextInputs, context: ForwardContext): tf.Tensor3D {
+    const batchSize = inputs.tokensByStep[0].shape[0];
+    const size = this.hiddenSize;
+    let hidden: tf.Tensor2D = tf.zeros([batchSize, size]);
+    let cell: tf.Tensor2D = tf.zeros([batchSize, size]);
+    let sentenceStates: tf.Tensor3D = tf.zeros([batchSize, inputs.sentences, size]);
+
+    inputs.tokensByStep.forEach((tokens, step) => {
+      const words = dropout(tf.gather(this.embedding, tokens) as tf.Tensor2D, this.dropRate, context);
+      const gates = this.gates.apply(tf.concat([words, hidden], 1)) as tf.Tensor2D;
+      const [input, forget, candidate, output] = tf.split(gates, 4, 1);
+      cell = tf.add(tf.mul(tf.sigmoid(forget), cell), tf.mul(tf.sigmoid(input), tf.tanh(candidate)));
+      hidden = tf.mul(tf.sigmoid(output), tf.tanh(cell));
+      const ends = inputs.sentenceEndsByStep[step];
+      // Adding the masked state gathers h_t into the slots of the sentences that end at t; unlike a
+      // gather, its gradient needs no scatter kernel and no slicing of a T x B x D stack.
+      if (ends) sentenceStates = tf.add(sentenceStates, tf.mul(tf.expandDims(hidden, 1), ends));
+    });
+    return dropout(sentenceStates, this.dropRate, context);
+  }
+}
