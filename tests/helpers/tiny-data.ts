@@ -2,13 +2,13 @@
  * A small synthetic data set for model and training tests: the class is visible in the image (a bright
  * square in a class-specific corner) and named in the report, so a working model learns it quickly.
  */
-import { Ajv } from 'ajv';
-import { ExperimentSchema, type ExperimentConfig } from '../../src/config/schema.ts';
+import type { ExperimentConfig } from '../../src/config/schema.ts';
 import { buildVocabulary, type PreparedData, type Sample } from '../../src/data/index.ts';
 import { Random } from '../../src/random.ts';
+import { makeExperimentConfig, mergeDeep, type ConfigOverrides } from '../fixtures/experiment-config.ts';
 
 /** A config with tiny model sizes; `overrides` is merged into it section by section. */
-export function tinyConfig(overrides: Record<string, unknown> = {}): ExperimentConfig {
+export function tinyConfig(overrides: ConfigOverrides = {}): ExperimentConfig {
   const base = {
     name: 'tiny',
     data: { imageSize: 16, resizeTo: 16, maxSentences: 3, maxSentenceTokens: 6 },
@@ -19,23 +19,7 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): ExperimentC
     },
     train: { epochs: 2, batchSize: 8 },
   };
-  const merged = deepMerge(base, overrides);
-  // Apply the schema's defaults, as the config loader does.
-  const validate = new Ajv({ useDefaults: true, strict: false }).compile(ExperimentSchema);
-  if (!validate(merged)) throw new Error(`tinyConfig produced an invalid config: ${JSON.stringify(validate.errors)}`);
-  return merged as ExperimentConfig;
-}
-
-function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(extra)) {
-    const current = result[key];
-    result[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
-        ? deepMerge(current as Record<string, unknown>, value as Record<string, unknown>)
-        : value;
-  }
-  return result;
+  return makeExperimentConfig(mergeDeep(base, overrides));
 }
 
 const CLASSES = ['ABD', 'CHEST', 'HEAD'];
