@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RUN_FILES } from '../src/artifacts/files.ts';
-import { loadConfig } from '../src/config/load.ts';
+import { formatWarnings, loadConfig } from '../src/config/load.ts';
 import { TandemError } from '../src/errors.ts';
 import { runExperiment } from '../src/experiment.ts';
 import { plainReporter } from './plain-reporter.ts';
@@ -50,7 +50,8 @@ function version(): string {
 async function run(configArgument: string): Promise<number> {
   const loaded = loadConfig(configArgument);
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  for (const warning of loaded.warnings) process.stderr.write(`${warning}\n`);
+  const warnings = formatWarnings(loaded);
+  if (warnings) process.stderr.write(`${warnings}\n`);
 
   const controller = new AbortController();
   let interrupts = 0;

@@ -3,11 +3,11 @@
  * with text, and write every result into a new run folder.
  */
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { RunFolder, RUN_FILES } from './artifacts/files.ts';
 import { hostInfo, packageVersion, readSourceState } from './artifacts/provenance.ts';
 import { writeConfusionMatrices, writeHistory, writePredictions, writeSplit } from './artifacts/results.ts';
 import { selectBackend } from './backend/select.ts';
+import { renderConfig } from './config/render.ts';
 import type { ExperimentConfig } from './config/schema.ts';
 import { loadData } from './data/index.ts';
 import { predict } from './evaluate/evaluate.ts';
@@ -66,7 +66,7 @@ export async function runExperiment(options: RunOptions): Promise<RunSummary> {
     seconds: (performance.now() - loadStarted) / 1000,
   });
 
-  folder.writeText('config', stringify(config));
+  folder.writeText('config', renderConfig(config, { configDir }));
   writeSplit(folder, data);
   const runRecord = {
     status: 'running' as RunStatus | 'running',

@@ -1,0 +1,131 @@
+/**
+ * Config problems: what the loader found wrong with a config file, where, and how to fix it, plus the
+ * compiler-style text that shows them to the user.
+ */
+import { relative, isAbsolute } from 'node:path';
+import { TandemError } from '../errors.ts';
+
+/** One problem with a config file, located at a 1-based line and column of that file. */
+export interface ConfigProblem {
+  /** The file as shown to the user: relative to the working directory when inside it, else absolute. */
+  file: string;
+  /** 1-based line, or 0 when the problem concerns the whole file (for example a missing file). */
+  line: number;
+  /** 1-based column in UTF-16 code units, or 0 together with line 0. */
+  column: number;
+  /** Dotted config path such as `data.imageSize`, or '' for the file or the top level as a whole. */
+  path: string;
+  message: string;
+  /** The offending value as written in the file. */
+  found?: string;
+  /** The values the schema or the check accepts. */
+  allowed?: string;
+  fix?: string;
+  severity: 'error' | 'warning';
+}
+
+/** Source lines of each config file, keyed by the `file` field of the problems found in it. */
+export type ConfigSources = ReadonlyMap<string, readonly string[]>;
+
+/** Invalid config: a missing file, YAML syntax errors, schema violations or failed cross-field checks. */
+export class ConfigError extends TandemError {
+  /** Every problem found, warnings included, in file and line order. */
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[], sources: ConfigSources = new Map(), options: { note?: string } = {}) {
+    super(formatProblems(problems, sources, options), { exitCode: 2 });
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Returns the path shown to the user for a file: relative to the working directory when inside it. */
+export function displayPath(absolutePath: string): string {
+  const fromWorkingDirectory = relative(process.cwd(), absolutePath);
+  const insideWorkingDirectory =
+    fromWorkingDirectory !== '' && !fromWorkingDirectory.startsWith('..') && !isAbsolute(fromWorkingDirectory);
+  return insideWorkingDirectory ? fromWorkingDirectory : absolutePath;
+}
+
+/**
+ * Joins path segments into a config path: `data.imageSize`, `list[2]`, and a quoted segment for a key
+ * that is not a plain identifier (`data["image size"]`).
+ */
+export function formatConfigPath(segments: readonly string[]): string {
+  let text = '';
+  for (const segment of segments) {
+    if (/^\d+$/.test(segment)) {
+      text += `[${segment}]`;
+    } else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) {
+      text += text === '' ? segment : `.${segment}`;
+    } else {
+      text += `[${JSON.stringify(segment)}]`;
+    }
+  }
+  return text;
+}
+
+/**
+ * Formats one problem as a block of text:
+ *
+ *     file:line:column  config.path  message
+ *        3 |   imageSize: 8
+ *          |              ^
+ *       found: 8
+ *       allowed: an integer from 16 to 1024
+ *       fix: ...
+ *
+ * `sourceLines` are the lines of `problem.file`. The source excerpt is left out when the problem has no
+ * line (line 0) or the line is not in `sourceLines`.
+ */
+export function formatProblem(problem: ConfigProblem, sourceLines: readonly string[]): string {
+  const location = problem.line > 0 ? `${problem.file}:${problem.line}:${problem.column}` : problem.file;
+  const severity = problem.severity === 'warning' ? 'warning: ' : '';
+  const header = [location, problem.path, severity + problem.message].filter((part) => part !== '').join('  ');
+  const lines = [header];
+
+  const sourceLine = problem.line > 0 ? sourceLines[problem.line - 1] : undefined;
+  if (sourceLine !== undefined) {
+    const gutter = String(problem.line);
+    const blankGutter = ' '.repeat(gutter.length);
+    // Keep the tabs of the source line in the caret line so that the caret lines up in a terminal.
+    const caretIndent = sourceLine.slice(0, Math.max(0, problem.column - 1)).replace(/[^\t]/g, ' ');
+    lines.push(`  ${gutter} | ${sourceLine}`);
+    lines.push(`  ${blankGutter} | ${caretIndent}^`);
+  }
+
+  if (problem.found !== undefined) lines.push(`  found: ${problem.found}`);
+  if (problem.allowed !== undefined) lines.push(`  allowed: ${problem.allowed}`);
+  if (problem.fix !== undefined) lines.push(`  fix: ${problem.fix}`);
+  return lines.join('\n');
+}
+
+/**
+ * Formats every problem, one block each separated by a blank line, followed by a count of errors and
+ * warnings and the optional `note`.
+ */
+export function formatProblems(
+  problems: readonly ConfigProblem[],
+  sources: ConfigSources,
+  options: { note?: string } = {},
+): string {
+  const blocks = problems.map((problem) => formatProblem(problem, sources.get(problem.file) ?? []));
+  const errorCount = problems.filter((problem) => problem.severity === 'error').length;
+  const warningCount = problems.length - errorCount;
+  const files = [...new Set(problems.map((problem) => problem.file))].join(', ');
+  const counts = [countLabel(errorCount, 'error'), countLabel(warningCount, 'warning')].filter((label) => label !== '');
+  let summary = `${files}: ${counts.join(', ')}`;
+  if (options.note !== undefined) summary += `\n${options.note}`;
+  return [...blocks, summary].join('\n\n');
+}
+
+/** Returns "1 error", "2 errors", or '' for a count of 0. */
+function countLabel(count: number, noun: string): string {
+  if (count === 0) return '';
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** Returns the problems sorted by file, line and column. Problems at one position keep their order. */
+export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
