@@ -1,116 +1,89 @@
 /**
- * The `tandem` command line.
+ * The `tandem` command line: global options, dispatch to a subcommand, and the mapping of errors to
+ * messages and exit codes.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { RUN_FILES } from '../src/artifacts/files.ts';
-import { formatWarnings, loadConfig } from '../src/config/load.ts';
 import { TandemError } from '../src/errors.ts';
-import { runExperiment } from '../src/experiment.ts';
-import { plainReporter } from './plain-reporter.ts';
+import { EXIT, UsageError } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
 
-/** Exit codes, also listed in the help text. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
-
-const fileList = Object.values(RUN_FILES)
-  .map((file) => `  ${file.name.padEnd(30)}${file.description}`)
-  .join('\n');
-
-const HELP = `Usage: tandem <command> [options]
+function helpText(): string {
+  const commands = COMMANDS.map((c) => `  ${c.usage.padEnd(34)}${c.summary}`).join('\n');
+  const files = Object.values(RUN_FILES)
+    .map((file) => `  ${file.name.padEnd(34)}${file.description}`)
+    .join('\n');
+  return `Usage: tandem <command> [options]
 
 Commands:
-  run <config.yaml>     Train and test the experiment the config declares, writing a new run folder
-                        under <output.root>/<name>/<run id>/.
+${commands}
 
 Options:
-  -h, --help            Show this help.
-  -v, --version         Show the version.
+  -h, --help                        Show this help, or a command's help after its name.
+  -v, --version                     Show the version.
 
 Environment:
-  TANDEM_DATA_ROOT      Data set folder; overrides data.root in the config.
-  CI                    When set, output stays plain text.
+  TANDEM_DATA_ROOT                  Data set folder; overrides data.root in the config.
+  CI                                When set, output stays plain text.
 
 Files of a run folder:
-${fileList}
+${files}
 
 Exit codes:
-  0    the run finished
+  0    success
   1    the run failed (missing data, unreadable image, file system error)
   2    invalid command line or config
-  130  interrupted with Ctrl-C; the run folder keeps the history so far
+  130  interrupted with Ctrl-C; the run folder keeps what was written so far
 `;
+}
+
+function commandHelp(name: string): string {
+  const command = COMMANDS.find((c) => c.name === name)!;
+  return `Usage: tandem ${command.usage}\n\n${command.summary}\n${command.options ? `\nOptions:\n${command.options}\n` : ''}`;
+}
 
 function version(): string {
   const manifest = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json');
   return JSON.parse(readFileSync(manifest, 'utf8')).version;
 }
 
-async function run(configArgument: string): Promise<number> {
-  const loaded = loadConfig(configArgument);
-  const print = (line: string) => process.stdout.write(`${line}\n`);
-  const warnings = formatWarnings(loaded);
-  if (warnings) process.stderr.write(`${warnings}\n`);
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write('\nStopping after the current step (press Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
-  try {
-    const summary = await runExperiment({
-      config: loaded.config,
-      configFile: loaded.file,
-      emit: plainReporter(print),
-      signal: controller.signal,
-      command: ['tandem', ...process.argv.slice(2)],
-    });
-    if (summary.status === 'interrupted') {
-      process.stderr.write(`Interrupted. The history so far is in ${summary.runDir}; no test metrics were written.\n`);
-      return EXIT.interrupted;
-    }
-    return EXIT.ok;
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-    });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nRun \`tandem --help\` for the usage.\n`);
-    return EXIT.usage;
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    if (first === 'help' && rest[0] && COMMANDS.some((c) => c.name === rest[0])) {
+      process.stdout.write(commandHelp(rest[0]));
+      return EXIT.ok;
+    }
+    process.stdout.write(helpText());
+    return first === undefined ? EXIT.usage : EXIT.ok;
   }
-  const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || command === 'help') {
-    process.stdout.write(HELP);
-    return EXIT.ok;
-  }
-  if (parsed.values.version) {
+  if (first === '-v' || first === '--version') {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  if (command !== 'run') {
-    const what = command === undefined ? 'No command given.' : `Unknown command "${command}".`;
-    process.stderr.write(`${what} Known commands: run.\nExample: tandem run configs/vqa-rad.yaml\n`);
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    const known = COMMANDS.map((c) => c.name).join(', ');
+    process.stderr.write(`Unknown command "${first}". Known commands: ${known}.\nRun \`tandem --help\` for the usage.\n`);
     return EXIT.usage;
   }
-  if (rest.length !== 1) {
-    process.stderr.write('tandem run takes exactly one config file.\nExample: tandem run configs/vqa-rad.yaml\n');
-    return EXIT.usage;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp(command.name));
+    return EXIT.ok;
   }
-  return run(rest[0]);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    // parseArgs reports unknown options and missing values with these codes.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (error instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\nUsage: tandem ${command.usage}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
 }
 
 try {
