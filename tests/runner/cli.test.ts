@@ -72,17 +72,17 @@ describe('tandem run', () => {
     }
     assert.ok(!files.some((name) => name.endsWith('.tmp')), 'no temporary file is left behind');
 
+    const resolved = parse(readFileSync(path.join(runDir, 'config.yaml'), 'utf8'));
+    assert.equal(resolved.train.learningRateDecay, 0.9, 'defaults are written into the resolved config');
+    assert.equal(resolved.data.maxImages, config.data.maxImages);
+
     const run = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8'));
     assert.equal(run.status, 'complete');
-    assert.equal(run.seed, config.seed);
+    assert.equal(run.seed, resolved.seed);
     assert.equal(run.backend.name, 'wasm');
     assert.equal(run.versions.tfjs, '4.22.0');
     assert.equal(run.data.samples.train + run.data.samples.validation + run.data.samples.test, config.data.maxImages);
     assert.ok(Date.parse(run.endTime) >= Date.parse(run.startTime));
-
-    const resolved = parse(readFileSync(path.join(runDir, 'config.yaml'), 'utf8'));
-    assert.equal(resolved.train.learningRateDecay, 0.9, 'defaults are written into the resolved config');
-    assert.equal(resolved.data.maxImages, config.data.maxImages);
 
     const history = JSON.parse(readFileSync(path.join(runDir, 'history.json'), 'utf8'));
     assert.equal(history.length, epochs);
