@@ -1,0 +1,109 @@
+/**
+ * The metrics that `tandem baseline` records and `tandem check` compares, read from a finished run folder.
+ * Each name is the metric's JSON path in metrics.json, except `finalEpoch.*`, the last record of
+ * history.json.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RUN_FILES } from '../artifacts/files.ts';
+import { TandemError } from '../errors.ts';
+
+/** How a metric behaves, which decides its default tolerance. */
+export type MetricKind =
+  /** An integer that must match exactly, such as the best epoch. */
+  | 'count'
+  /** A share of the test samples (accuracy, macro F1), which moves in steps of one sample. */
+  | 'test-share'
+  /** A share of the validation samples. */
+  | 'validation-share'
+  /** A share of the training samples, counted over one epoch. */
+  | 'train-share'
+  /** A mean cross-entropy loss, a continuous value. */
+  | 'loss';
+
+interface MetricDefinition {
+  name: string;
+  kind: MetricKind;
+  read: (files: RunFiles) => unknown;
+}
+
+/** The parsed result files of one run. */
+interface RunFiles {
+  metrics: Record<string, any>;
+  history: Record<string, any>[];
+}
+
+/** Every compared metric, in table order. */
+export const RUN_METRICS: readonly MetricDefinition[] = [
+  { name: 'bestEpoch', kind: 'count', read: (f) => f.metrics.bestEpoch },
+  { name: 'test.accuracyWithoutText', kind: 'test-share', read: (f) => f.metrics.test?.accuracyWithoutText },
+  { name: 'test.accuracyWithText', kind: 'test-share', read: (f) => f.metrics.test?.accuracyWithText },
+  { name: 'test.lossWithoutText', kind: 'loss', read: (f) => f.metrics.test?.lossWithoutText },
+  { name: 'test.lossWithText', kind: 'loss', read: (f) => f.metrics.test?.lossWithText },
+  { name: 'classificationWithoutText.macroF1', kind: 'test-share', read: (f) => f.metrics.classificationWithoutText?.macroF1 },
+  { name: 'classificationWithText.macroF1', kind: 'test-share', read: (f) => f.metrics.classificationWithText?.macroF1 },
+  { name: 'validationAtBestEpoch.loss', kind: 'loss', read: (f) => f.metrics.validationAtBestEpoch?.loss },
+  {
+    name: 'validationAtBestEpoch.accuracyWithoutText',
+    kind: 'validation-share',
+    read: (f) => f.metrics.validationAtBestEpoch?.accuracyWithoutText,
+  },
+  {
+    name: 'validationAtBestEpoch.accuracyWithText',
+    kind: 'validation-share',
+    read: (f) => f.metrics.validationAtBestEpoch?.accuracyWithText,
+  },
+  { name: 'finalEpoch.trainLoss', kind: 'loss', read: (f) => f.history[f.history.length - 1]?.trainLoss },
+  { name: 'finalEpoch.trainAccuracy', kind: 'train-share', read: (f) => f.history[f.history.length - 1]?.trainAccuracy },
+];
+
+/** Look up the kind of a metric by name; undefined for a name that RUN_METRICS lacks. */
+export function metricKind(name: string): MetricKind | undefined {
+  return RUN_METRICS.find((metric) => metric.name === name)?.kind;
+}
+
+/** Metric values by name; null where the run does not measure the metric (with text, for an image-only model). */
+export type MetricValues = Record<string, number | null>;
+
+/** The parts of a finished run folder that a baseline uses: its metrics and its provenance from run.json. */
+export interface FinishedRun {
+  runDir: string;
+  metrics: MetricValues;
+  /** run.json as written. */
+  record: Record<string, any>;
+  /** Samples per split, from run.json. */
+  samples: { train: number; validation: number; test: number };
+}
+
+/**
+ * Read the metrics of the finished run in `runDir`. Throws a TandemError when the folder has no COMPLETE
+ * marker, because an unfinished run's files may be missing or stale.
+ */
+export function readFinishedRun(runDir: string): FinishedRun {
+  const dir = path.resolve(runDir);
+  if (!existsSync(path.join(dir, RUN_FILES.run.name))) {
+    throw new TandemError(`${dir} is not a run folder: it has no ${RUN_FILES.run.name}.`, { exitCode: 2 });
+  }
+  if (!existsSync(path.join(dir, RUN_FILES.complete.name))) {
+    throw new TandemError(
+      `Run ${dir} is not complete: it has no ${RUN_FILES.complete.name} marker, so its metrics are missing or ` +
+        'unfinished. Finish it with `tandem run --resume <run folder>`, or pass a complete run.',
+    );
+  }
+  const readJson = (file: string) => {
+    const full = path.join(dir, file);
+    try {
+      return JSON.parse(readFileSync(full, 'utf8'));
+    } catch (error) {
+      throw new TandemError(`Failed to read ${full}: ${(error as Error).message}.`, { cause: error });
+    }
+  };
+  const record = readJson(RUN_FILES.run.name);
+  const files: RunFiles = { metrics: readJson(RUN_FILES.metrics.name), history: readJson(RUN_FILES.history.name) };
+  const metrics: MetricValues = {};
+  for (const metric of RUN_METRICS) {
+    const value = metric.read(files);
+    metrics[metric.name] = typeof value === 'number' ? value : null;
+  }
+  return { runDir: dir, metrics, record, samples: record.data?.samples ?? { train: 0, validation: 0, test: 0 } };
+}
