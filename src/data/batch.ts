@@ -22,11 +22,11 @@ export interface Batch {
   sentencePositions: Int32Array;
   /** B x N: 1 where the sentence exists, else 0. */
   sentenceMask: Float32Array;
-  /** Per sample, the normalised question type of each kept sentence. */
+  /** Per sample, the type of each kept sentence (for VQA-RAD the normalised question type; "" when untyped). */
   sentenceTypes: string[][];
   /** B class indices into `PreparedData.classes`. */
   labels: Int32Array;
-  /** Per sample, the image file name. */
+  /** Per sample, its id (`Sample.id`): for VQA-RAD the image file name. */
   ids: string[];
 }
 
@@ -34,19 +34,30 @@ export interface Batch {
 export interface MakeBatchOptions {
   /** Draw a random crop, rotation and mirror per sample (training); false takes the centre crop. */
   augment: boolean;
-  /** Source of the augmentation draws, four per sample in batch order; required when `augment` is true. */
+  /**
+   * Draw one report per sample from `Sample.reports` (training); false takes each sample's first report,
+   * `Sample.sentences` (evaluation). Defaults to `augment`.
+   */
+  sampleReports?: boolean;
+  /**
+   * Source of the random draws, in batch order: per sample four for the augmentation when `augment` is
+   * true, then one for the report when `sampleReports` is true and the sample has several reports.
+   * Required when either option is true.
+   */
   random?: Random;
 }
 
 /**
- * Build one batch from `samples`, in their order. Reports keep their first data.maxSentences sentences,
- * each cut to data.maxSentenceTokens tokens including its end-of-sentence token. Every sample must come
- * from `prepared`, whose pixels, vocabulary and mean are used.
+ * Build one batch from `samples`, in their order. A sample with several reports contributes the one that
+ * `options.sampleReports` selects. Reports keep their first data.maxSentences sentences, each cut to
+ * data.maxSentenceTokens tokens including its end-of-sentence token. Every sample must come from
+ * `prepared`, whose pixels, vocabulary and mean are used.
  */
 export function makeBatch(samples: readonly Sample[], prepared: PreparedData, options: MakeBatchOptions): Batch {
   if (samples.length === 0) throw new RangeError('makeBatch needs at least one sample.');
-  if (options.augment && options.random === undefined) {
-    throw new TypeError('makeBatch with augment: true needs options.random for the augmentation draws.');
+  const sampleReports = options.sampleReports ?? options.augment;
+  if ((options.augment || sampleReports) && options.random === undefined) {
+    throw new TypeError('makeBatch with augment or sampleReports true needs options.random for the random draws.');
   }
 
   const { imageSize, resizeTo, maxSentences, maxSentenceTokens } = prepared.config;
@@ -67,7 +78,11 @@ export function makeBatch(samples: readonly Sample[], prepared: PreparedData, op
     renderImage(pixels, resizeTo, imageSize, transform, prepared.mean, images, index * pixelsPerImage);
     labels[index] = sample.label;
 
-    const keptSentences = sample.sentences.slice(0, maxSentences);
+    // A sample with one report draws nothing, so data sets without extra reports keep their sequence.
+    const choices = sample.reports;
+    const drawsReport = sampleReports && choices !== undefined && choices.length > 1;
+    const chosen = drawsReport ? choices[options.random!.int(choices.length)] : sample.sentences;
+    const keptSentences = chosen.slice(0, maxSentences);
     const report: number[] = [];
     const ends: number[] = [];
     for (const sentence of keptSentences) {

@@ -2,7 +2,9 @@
  * Patient grouping, the balanced subsample behind `data.maxImages`, and the stratified patient-level
  * split into training, validation and test sets.
  */
-import type { Random } from '../random.ts';
+import type { DataConfig } from '../config/schema.ts';
+import { Random } from '../random.ts';
+import { SPLIT_NAMES, type DatasetEntry } from './types.ts';
 import { compareStrings } from './vqa-rad.ts';
 
 /** An image and the case URLs of its records, the input to patient grouping. */
@@ -166,4 +168,38 @@ function majorityLabel(counts: Map<string, number>): string {
     }
   }
   return best;
+}
+
+/**
+ * Choose the entries of a run and divide them into the three sets, as `loadData` does. Without splits
+ * from the source (`hasSplits` false), data.maxImages takes a label-balanced sample from the seed's
+ * 'max-images' stream and `splitByPatient` splits it with the 'split' stream. With splits from the source,
+ * each entry stays in its set, and data.maxImages takes from each set a label-balanced sample of its share
+ * of the images (at least one), drawn from the 'max-images' stream forked by the set's name.
+ */
+export function assignSplits(
+  entries: readonly DatasetEntry[],
+  hasSplits: boolean,
+  data: Pick<DataConfig, 'maxImages' | 'split'>,
+  seed: number,
+): Split<DatasetEntry> {
+  const seedRandom = new Random(seed);
+  const labelOf = (entry: DatasetEntry) => entry.labelName;
+  if (!hasSplits) {
+    const chosen =
+      data.maxImages === null ? [...entries] : sampleBalanced(entries, data.maxImages, labelOf, seedRandom.fork('max-images'));
+    return splitByPatient(chosen, (entry) => entry.patientId, labelOf, data.split, seedRandom.fork('split'));
+  }
+
+  const split: Split<DatasetEntry> = { train: [], validation: [], test: [] };
+  for (const name of SPLIT_NAMES) {
+    const members = entries.filter((entry) => entry.split === name);
+    if (data.maxImages === null || members.length === 0) {
+      split[name] = members;
+      continue;
+    }
+    const share = Math.max(1, Math.round((data.maxImages * members.length) / entries.length));
+    split[name] = sampleBalanced(members, share, labelOf, seedRandom.fork('max-images').fork(name));
+  }
+  return split;
 }

@@ -2,7 +2,7 @@
  * Reader for the VQA-RAD release (Lau, Gayen, Ben Abacha and Demner-Fushman, Scientific Data 5, 180251,
  * 2018) exactly as published: one JSON file of question-answer records and a folder of JPEG images.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../errors.ts';
 import type { QuestionRecord } from './reports.ts';
@@ -31,6 +31,8 @@ export interface VqaRadImage {
   caseUrls: string[];
   /** The image's records in ascending `qid` order. */
   records: QuestionRecord[];
+  /** 1-based line of the metadata file on which the image's first record (in file order) starts. */
+  line: number;
 }
 
 /** At most this many invalid records are listed in one error message. */
@@ -70,7 +72,40 @@ export async function readVqaRad(root: DataRoot): Promise<VqaRadImage[]> {
         `Replace it with the unchanged file from the VQA-RAD release.`,
     );
   }
-  return groupByImage(parsed, metadataPath);
+  return groupByImage(parsed, metadataPath, arrayElementLines(text));
+}
+
+/**
+ * Return the 1-based line on which each element of the top-level JSON array in `text` starts. `text`
+ * must be valid JSON; the scan skips over strings, so brackets and commas inside them do not count.
+ */
+export function arrayElementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectingElement = false;
+  for (let index = 0; index < text.length; index++) {
+    const character = text[index];
+    if (character === '\n') line++;
+    if (inString) {
+      if (character === '\\') index++;
+      else if (character === '"') inString = false;
+      continue;
+    }
+    if (/\s/.test(character)) continue;
+    if (depth === 1 && expectingElement && character !== ']') {
+      lines.push(line);
+      expectingElement = false;
+    }
+    if (character === '"') inString = true;
+    else if (character === '[' || character === '{') {
+      depth++;
+      if (depth === 1) expectingElement = true;
+    } else if (character === ']' || character === '}') depth--;
+    else if (character === ',' && depth === 1) expectingElement = true;
+  }
+  return lines;
 }
 
 /** A record after its fields were checked. */
@@ -78,14 +113,16 @@ interface CheckedRecord extends QuestionRecord {
   imageName: string;
   organ: string;
   caseUrl: string;
+  /** 1-based line of the metadata file on which the record starts. */
+  line: number;
 }
 
-function groupByImage(rawRecords: unknown[], metadataPath: string): VqaRadImage[] {
+function groupByImage(rawRecords: unknown[], metadataPath: string, recordLines: readonly number[]): VqaRadImage[] {
   const problems: string[] = [];
   const records: CheckedRecord[] = [];
   rawRecords.forEach((raw, index) => {
     const checked = checkRecord(raw, index, problems);
-    if (checked) records.push(checked);
+    if (checked) records.push({ ...checked, line: recordLines[index] ?? 0 });
   });
   if (problems.length > 0) throw invalidRecordsError(problems, metadataPath);
 
@@ -110,6 +147,7 @@ function groupByImage(rawRecords: unknown[], metadataPath: string): VqaRadImage[
       organ: organs[0],
       caseUrls: [...new Set(group.map((record) => record.caseUrl))].sort(),
       records: group.map(({ qid, question, answer, questionType }) => ({ qid, question, answer, questionType })),
+      line: Math.min(...group.map((record) => record.line)),
     });
   }
   if (problems.length > 0) throw invalidRecordsError(problems, metadataPath);
@@ -118,7 +156,7 @@ function groupByImage(rawRecords: unknown[], metadataPath: string): VqaRadImage[
 }
 
 /** Check one raw record; push a description of each problem to `problems` and return undefined if any. */
-function checkRecord(raw: unknown, index: number, problems: string[]): CheckedRecord | undefined {
+function checkRecord(raw: unknown, index: number, problems: string[]): Omit<CheckedRecord, 'line'> | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     problems.push(`record ${index} is ${describeJson(raw)}, not an object`);
     return undefined;
@@ -167,29 +205,6 @@ function invalidRecordsError(problems: string[], metadataPath: string): DataErro
   return new DataError(
     `Metadata file ${metadataPath} has ${problems.length} invalid record(s): ${listed}${more}. ` +
       `Correct these records, or replace the file with the unchanged one from the VQA-RAD release.`,
-  );
-}
-
-/**
- * Check that every image file exists in `imageFolder`. Throws one DataError that lists the missing files
- * (the first few by name) and how to restore them.
- */
-export async function requireImageFiles(images: readonly VqaRadImage[], imageFolder: string): Promise<void> {
-  const missing: string[] = [];
-  await Promise.all(
-    images.map(async (image) => {
-      const filePath = path.join(imageFolder, image.name);
-      await access(filePath).catch(() => missing.push(filePath));
-    }),
-  );
-  if (missing.length === 0) return;
-  missing.sort(compareStrings);
-  const listed = missing.slice(0, MAX_LISTED_PROBLEMS).join(', ');
-  const more = missing.length > MAX_LISTED_PROBLEMS ? ` and ${missing.length - MAX_LISTED_PROBLEMS} more` : '';
-  throw new DataError(
-    `Image file not found: ${listed}${more}. The metadata file ${METADATA_FILE_NAME} has questions about ` +
-      `${missing.length === 1 ? 'this image' : `these ${missing.length} images`}. Copy the missing file(s) ` +
-      `from the VQA-RAD release (Open Science Framework project 89kps) into ${imageFolder}.`,
   );
 }
 

@@ -170,3 +170,60 @@ describe('iterateBatches', () => {
     assert.deepEqual(batches.map((batch) => batch.size), [3, 3]);
   });
 });
+
+describe('makeBatch with several reports', () => {
+  const reports = [
+    [{ text: 'first report.', type: 'A' }],
+    [{ text: 'second report.', type: 'B' }],
+    [{ text: 'third report.', type: 'C' }],
+  ];
+  const multi: Sample = { ...makeSample('multi.jpg', 0, []), sentences: reports[0], reports };
+  const single = makeSample('single.jpg', 1, [['only report.', 'D']]);
+  const prepared = makePrepared([multi, single]);
+  prepared.vocabulary = buildVocabulary(['first second third only report'], 1);
+
+  test('evaluation uses the first report', () => {
+    const batch = makeBatch([multi, single], prepared, { augment: false });
+    assert.deepEqual(batch.sentenceTypes, [['A'], ['D']]);
+  });
+
+  test('training draws a report per visit', () => {
+    const random = new Random(3);
+    const drawn = new Set<string>();
+    for (let visit = 0; visit < 30; visit++) drawn.add(makeBatch([multi], prepared, { augment: true, random }).sentenceTypes[0][0]);
+    assert.deepEqual([...drawn].sort(), ['A', 'B', 'C']);
+  });
+
+  test('draws are seeded', () => {
+    const draw = (seed: number) => {
+      const random = new Random(seed);
+      return Array.from({ length: 10 }, () => makeBatch([multi], prepared, { augment: true, random }).sentenceTypes[0][0]).join('');
+    };
+    assert.equal(draw(11), draw(11));
+  });
+
+  test('sampleReports false keeps the first', () => {
+    const random = new Random(5);
+    for (let visit = 0; visit < 10; visit++) {
+      const batch = makeBatch([multi], prepared, { augment: true, sampleReports: false, random });
+      assert.deepEqual(batch.sentenceTypes, [['A']]);
+    }
+  });
+
+  test('single report draws nothing extra', () => {
+    const withReports = new Random(8);
+    const plain = new Random(8);
+    const augmentOnly = makeBatch([single], prepared, { augment: true, sampleReports: false, random: plain });
+    const sampled = makeBatch([single], prepared, { augment: true, random: withReports });
+    assert.deepEqual(sampled.images, augmentOnly.images);
+    assert.equal(withReports.nextUint32(), plain.nextUint32());
+  });
+
+  test('drawn report fills tokens and mask', () => {
+    const random = new Random(3);
+    const batch = makeBatch([multi], prepared, { augment: true, random });
+    const word = { A: 'first', B: 'second', C: 'third' }[batch.sentenceTypes[0][0] as 'A' | 'B' | 'C'];
+    assert.equal(batch.tokens[0], prepared.vocabulary.idOf(word));
+    assert.deepEqual([...batch.sentenceMask], [1, 0, 0]);
+  });
+});

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { DataError } from '../../src/errors.ts';
-import { computeChannelMean, loadData, makeBatch, tokenize, type PreparedData } from '../../src/data/index.ts';
+import { computeChannelMean, DataProblemsError, loadData, makeBatch, tokenize, type PreparedData } from '../../src/data/index.ts';
 import { makeExperimentConfig } from '../fixtures/experiment-config.ts';
 import { REAL_DATA_ROOT, SKIP_WITHOUT_REAL_DATA, writeFixture, type Fixture } from '../fixtures/vqa-rad-fixture.ts';
 
@@ -44,6 +44,12 @@ describe('loadData on fixture', () => {
     const empty = all.find((sample) => sample.id === 'head-3.png')!;
     assert.deepEqual(empty.sentences, []);
     assert.ok(!prepared.sentenceTypes.includes('ORGAN'));
+  });
+
+  test('empty ORGAN-only report is a warning', () => {
+    const warnings = prepared.warnings ?? [];
+    assert.equal(warnings.filter((warning) => warning.includes('empty-report')).length, 1);
+    assert.ok(warnings.some((warning) => /:\d+  empty-report  image head-3\.png has only ORGAN questions/.test(warning)), warnings.join('\n'));
   });
 
   test('labels index the sorted classes', () => {
@@ -147,15 +153,20 @@ describe('loadData broken files', () => {
   });
   after(restoreEnvironment);
 
-  test('missing image names file and fix', async () => {
+  test('missing image names file, line and fix', async () => {
     fixture = await writeFixture();
     const missing = path.join(fixture.root, 'images', 'chest-2.jpg');
     await unlink(missing);
     const config = makeExperimentConfig({ data: { root: fixture.root, ...SMALL_IMAGES } });
+    const expectedLine = await firstRecordLine(fixture, 'chest-2.jpg');
     await assert.rejects(loadData(config, '/nowhere'), (error: Error) => {
-      assert.ok(error instanceof DataError);
-      assert.ok(error.message.includes(`Image file not found: ${missing}`), error.message);
-      assert.match(error.message, /Copy the missing file\(s\) from the VQA-RAD release/);
+      assert.ok(error instanceof DataProblemsError);
+      assert.equal(error.problems.length, 1);
+      assert.equal(error.problems[0].code, 'missing-image');
+      assert.equal(error.problems[0].line, expectedLine);
+      assert.ok(error.message.includes(`image "chest-2.jpg" was not found (looked for ${missing})`), error.message);
+      assert.match(error.message, /Copy the missing file from the VQA-RAD release/);
+      assert.match(error.message, /nothing was trained/);
       return true;
     });
   });
@@ -166,13 +177,36 @@ describe('loadData broken files', () => {
     await writeFile(corrupt, Buffer.from('\xff\xd8 garbage bytes, not a JPEG body', 'latin1'));
     const config = makeExperimentConfig({ data: { root: fixture.root, ...SMALL_IMAGES } });
     await assert.rejects(loadData(config, '/nowhere'), (error: Error) => {
-      assert.ok(error instanceof DataError);
-      assert.ok(error.message.includes(`Image file ${corrupt} could not be decoded`), error.message);
-      assert.match(error.message, /replace it with the unchanged file/);
+      assert.ok(error instanceof DataProblemsError);
+      assert.equal(error.problems[0].code, 'unreadable-image');
+      assert.ok(error.message.includes('image "abd-1.jpg" could not be decoded'), error.message);
+      assert.match(error.message, /Replace it with an undamaged copy/);
+      return true;
+    });
+  });
+
+  test('truncated image fails at decode time', async () => {
+    fixture = await writeFixture();
+    const truncated = path.join(fixture.root, 'images', 'chest-1.jpg');
+    const bytes = await readFile(truncated);
+    await writeFile(truncated, bytes.subarray(0, 30));
+    const config = makeExperimentConfig({ data: { root: fixture.root, ...SMALL_IMAGES } });
+    await assert.rejects(loadData(config, '/nowhere'), (error: Error) => {
+      assert.ok(error instanceof DataProblemsError);
+      assert.equal(error.problems[0].code, 'unreadable-image');
+      assert.match(error.problems[0].message, /^image "chest-1\.jpg" could not be decoded \(sharp: /);
       return true;
     });
   });
 });
+
+/** Line of the fixture's metadata file on which the first record of `image` starts. */
+async function firstRecordLine(fixture: Fixture, image: string): Promise<number> {
+  const lines = (await readFile(path.join(fixture.root, 'VQA_RAD Dataset Public.json'), 'utf8')).split('\n');
+  const imageLine = lines.findIndex((line) => line.includes(`"image_name": "${image}"`));
+  // writeFixture indents each record's fields one per line, with image_name second after qid.
+  return imageLine + 1 - 2;
+}
 
 describe('loadData on real release', { skip: SKIP_WITHOUT_REAL_DATA }, () => {
   afterEach(restoreEnvironment);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataError } from '../../src/errors.ts';
 import { resolveDataRoot } from '../../src/data/root.ts';
-import { readVqaRad, requireImageFiles } from '../../src/data/vqa-rad.ts';
+import { arrayElementLines, readVqaRad } from '../../src/data/vqa-rad.ts';
 import {
   defaultFixtureRecords,
   FIXTURE_METADATA_FILE,
@@ -121,16 +121,6 @@ describe('readVqaRad on fixture', () => {
     assert.deepEqual(qids, [...qids].sort((a, b) => a - b));
     assert.equal(abd2.records.find((record) => record.questionType === 'COUNT')!.answer, '2');
   });
-
-  test('missing image file names file and fix', async () => {
-    const images = await readVqaRad(resolveDataRoot(fixture.root, '/configs', {}));
-    const missing = path.join(fixture.root, 'images', 'chest-3.jpg');
-    await unlink(missing);
-    const error = await requireImageFiles(images, path.join(fixture.root, 'images')).catch((caught) => caught);
-    assert.ok(error instanceof DataError);
-    assert.ok(error.message.startsWith(`Image file not found: ${missing}.`), error.message);
-    assert.match(error.message, /Copy the missing file\(s\) from the VQA-RAD release/);
-  });
 });
 
 describe('readVqaRad on real release', { skip: SKIP_WITHOUT_REAL_DATA }, () => {
@@ -147,5 +137,37 @@ describe('readVqaRad on real release', { skip: SKIP_WITHOUT_REAL_DATA }, () => {
     const first = images.find((image) => image.name === 'synpic54610.jpg')!;
     assert.equal(first.records[0].qid, 0);
     assert.ok(images.every((image) => image.records.every((record) => typeof record.answer === 'string')));
+  });
+});
+
+describe('arrayElementLines', () => {
+  test('finds the line of each element', () => {
+    const text = '[\n  {"a": "x, ] { y"},\n  {\n    "b": [1,\n 2]\n  }, 3,\n  "s\\"]"\n]';
+    assert.deepEqual(arrayElementLines(text), [2, 3, 6, 7]);
+  });
+
+  test('one-line array', () => {
+    assert.deepEqual(arrayElementLines('[{"a":1},{"b":2}]'), [1, 1]);
+    assert.deepEqual(arrayElementLines('[]'), []);
+  });
+});
+
+describe('readVqaRad lines', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await writeFixture();
+  });
+  after(async () => {
+    await fixture.remove();
+  });
+
+  test('image line is its first record in the file', async () => {
+    const images = await readVqaRad(resolveDataRoot(fixture.root, '/configs', {}));
+    const lines = (await readFile(path.join(fixture.root, FIXTURE_METADATA_FILE), 'utf8')).split('\n');
+    for (const image of images) {
+      const firstMention = lines.findIndex((line) => line.includes(`"image_name": "${image.name}"`)) + 1;
+      // writeFixture writes each record over several lines, with image_name second, after qid.
+      assert.equal(image.line, firstMention - 2, image.name);
+    }
   });
 });
