@@ -1,142 +1,154 @@
 /**
- * Loads an experiment config: reads the YAML file, validates it against the schema with the defaults
- * applied, runs the cross-field checks, and reports every problem at once as a `ConfigError`.
+ * Loads an experiment config: reads the YAML file and its `extends` bases, applies `--set` overrides,
+ * validates the result against the schema with the defaults applied, runs the cross-field checks, and
+ * reports every problem at once as a `ConfigError`.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExperimentConfig } from './schema.ts';
 import { runCrossFieldChecks } from './checks.ts';
+import { composeFiles } from './compose.ts';
+import { mergeLayers, rebaseFilePaths } from './merge.ts';
+import { parseOverrides } from './overrides.ts';
 import {
+  COMMAND_LINE,
   ConfigError,
-  displayPath,
   formatConfigPath,
   formatProblems,
   sortProblems,
   type ConfigProblem,
   type ConfigSources,
 } from './problems.ts';
-import { locatePath, parseConfigSource, type ConfigSource } from './source.ts';
 import { validateExperiment } from './validate.ts';
+
+/** Options of `loadConfig` and `checkConfig`. */
+export interface LoadOptions {
+  /** `--set` option values such as `train.epochs=2`, applied in order after every config file. */
+  overrides?: readonly string[];
+  /** Folder that relative paths in `overrides` resolve against; the process's working directory by default. */
+  workingDirectory?: string;
+}
 
 /** A config that passed every check, with the warnings that did not stop it. */
 export interface LoadedConfig {
-  /** The schema-validated config with every default applied. Relative paths in it are relative to `dir`. */
+  /**
+   * The schema-validated config with every default applied. Relative file paths in it (data.root,
+   * output.root) are relative to `dir`, whichever file or override set them.
+   */
   config: ExperimentConfig;
   /** Absolute path of the config file. */
   file: string;
   /** Absolute path of the folder that contains the config file. */
   dir: string;
   warnings: ConfigProblem[];
-  /** Source lines of the config file, for `formatProblems(warnings, sources)`. */
+  /** Source lines of the config file, its bases and the overrides, for `formatProblems(warnings, sources)`. */
   sources: ConfigSources;
+  /** The config file and the bases it extends, as shown in problems: the config file first. */
+  files: string[];
+  /** The `--set` option values applied, in order. */
+  overrides: string[];
 }
 
-/** The outcome of resolving config text: the config with defaults applied and every problem found. */
-export interface ResolvedConfig {
-  /** The validated config; it matches `ExperimentConfig` only when `problems` has no errors. */
-  config: ExperimentConfig;
-  /** Problems in line order, warnings included. */
+/** The outcome of checking a config: every problem found, and the config when it has no errors. */
+export interface ConfigCheck {
+  /** The resolved config, or undefined when `problems` has an error. */
+  config: ExperimentConfig | undefined;
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute path of the folder that contains the config file. */
+  dir: string;
+  /** Every problem, warnings included: the config file's first, then its bases', then the command line's. */
   problems: ConfigProblem[];
-  /** Set when YAML syntax errors kept the schema and cross-field checks from running. */
+  sources: ConfigSources;
+  /** The config file and the bases it extends, as shown in problems: the config file first. */
+  files: string[];
+  /** The `--set` option values given, in order. */
+  overrides: string[];
+  /** Set when problems kept the schema and cross-field checks from running. */
   note?: string;
 }
 
 /**
  * Loads, validates and resolves the experiment config in `file` (relative to the working directory or
- * absolute). Throws a `ConfigError` listing every problem when the file is missing or unreadable, is not
- * valid YAML, breaks the schema or fails a cross-field check. Problems of severity 'warning' alone do not
- * throw and are returned in `warnings`.
+ * absolute), its bases and `options.overrides`. Throws a `ConfigError` listing every problem when a file
+ * is missing or unreadable, is not valid YAML, breaks the schema or fails a cross-field check, or when
+ * an override is malformed. Problems of severity 'warning' alone do not throw and are returned in
+ * `warnings`.
  */
-export function loadConfig(file: string): LoadedConfig {
-  const absolutePath = path.resolve(file);
-  const shownPath = displayPath(absolutePath);
-  const text = readConfigText(absolutePath, shownPath);
-  const source = parseConfigSource(text, shownPath);
-  const sources: ConfigSources = new Map([[shownPath, source.lines]]);
-
-  const { config, problems, note } = resolveConfigSource(source);
-  if (problems.some((problem) => problem.severity === 'error')) {
-    throw new ConfigError(problems, sources, { note });
+export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
+  const checked = checkConfig(file, options);
+  if (checked.config === undefined) {
+    throw new ConfigError(checked.problems, checked.sources, { note: checked.note });
   }
   return {
-    config,
-    file: absolutePath,
-    dir: path.dirname(absolutePath),
-    warnings: problems,
-    sources,
+    config: checked.config,
+    file: checked.file,
+    dir: checked.dir,
+    warnings: checked.problems,
+    sources: checked.sources,
+    files: checked.files,
+    overrides: checked.overrides,
   };
 }
 
-/**
- * Validates a parsed config file and applies its defaults, collecting YAML problems, schema problems and
- * cross-field findings. YAML syntax errors (duplicate keys aside) stop here, because the structure the
- * parser recovered would produce misleading schema problems.
- */
-export function resolveConfigSource(source: ConfigSource): ResolvedConfig {
-  const problems = [...source.problems];
-  // An empty file, or one of only comments, parses to null. Treating it as an empty mapping reports
-  // the missing `name`.
-  const data: unknown = source.document.contents === null ? {} : source.document.toJS();
+/** Does what `loadConfig` does, but returns the problems instead of throwing them. */
+export function checkConfig(file: string, options: LoadOptions = {}): ConfigCheck {
+  const absolutePath = path.resolve(file);
+  const dir = path.dirname(absolutePath);
+  const composed = composeFiles(absolutePath);
+  const overrides = parseOverrides(options.overrides ?? [], options.workingDirectory ?? process.cwd());
 
-  if (source.hasSyntaxErrors) {
+  const sources = new Map(composed.sources);
+  if (overrides.lines.length > 0) sources.set(COMMAND_LINE, overrides.lines);
+  const problems = [...composed.problems, ...overrides.problems];
+  const fileOrder = [...composed.files, COMMAND_LINE];
+  const result = (config: ExperimentConfig | undefined, note?: string): ConfigCheck => {
+    const sorted = sortProblems(problems, fileOrder);
+    const hasErrors = sorted.some((problem) => problem.severity === 'error');
     return {
-      config: data as ExperimentConfig,
-      problems: sortProblems(problems),
-      note: 'The schema and cross-field checks run once the YAML syntax errors are fixed.',
+      config: hasErrors ? undefined : config,
+      file: absolutePath,
+      dir,
+      problems: sorted,
+      sources,
+      files: composed.files,
+      overrides: [...(options.overrides ?? [])],
+      note,
     };
-  }
+  };
 
-  const schemaProblems = validateExperiment(data, source);
+  if (composed.blockedBy !== undefined) {
+    return result(
+      undefined,
+      composed.blockedBy === 'yaml'
+        ? 'The schema and cross-field checks run once the YAML syntax errors are fixed.'
+        : 'The schema and cross-field checks run once every config file is a mapping of keys to values.',
+    );
+  }
+  // A missing config file leaves nothing to check, and checking would only add a missing `name`.
+  if (composed.layers.length === 0) return result(undefined);
+
+  const layers = [...composed.layers, ...overrides.layers].map((layer) => rebaseFilePaths(layer, dir));
+  const { data, locate } = mergeLayers(layers);
+  const schemaProblems = validateExperiment(data, locate);
   problems.push(...schemaProblems);
 
-  // A document that is not a mapping has no fields to cross-check.
-  if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-    const invalidPaths = schemaProblems.map((problem) => problem.path);
-    for (const finding of runCrossFieldChecks(data as ExperimentConfig, invalidPaths)) {
-      const { line, column } = locatePath(source, finding.path, 'value');
-      const problem: ConfigProblem = {
-        file: source.file,
-        line,
-        column,
-        path: formatConfigPath(finding.path),
-        message: finding.message,
-        severity: finding.severity,
-      };
-      if (finding.found !== undefined) problem.found = finding.found;
-      if (finding.allowed !== undefined) problem.allowed = finding.allowed;
-      if (finding.fix !== undefined) problem.fix = finding.fix;
-      problems.push(problem);
-    }
-  }
-  return { config: data as ExperimentConfig, problems: sortProblems(problems) };
-}
-
-/** Reads the config file as UTF-8, turning a missing or unreadable file into a `ConfigError`. */
-function readConfigText(absolutePath: string, shownPath: string): string {
-  try {
-    return readFileSync(absolutePath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+  const config = data as ExperimentConfig;
+  const invalidPaths = schemaProblems.map((problem) => problem.path);
+  for (const finding of runCrossFieldChecks(config, invalidPaths, { configDir: dir })) {
+    const location = locate(finding.path, 'value');
     const problem: ConfigProblem = {
-      file: shownPath,
-      line: 0,
-      column: 0,
-      path: '',
-      message: `cannot read the config file: ${(error as Error).message}`,
-      fix: 'check the file permissions',
-      severity: 'error',
+      code: `cross-field/${finding.check}`,
+      ...location,
+      path: formatConfigPath(finding.path),
+      message: finding.message,
+      severity: finding.severity,
     };
-    if (code === 'ENOENT') {
-      problem.message = 'config file not found';
-      problem.fix =
-        `check the path, which is relative to the working directory ${process.cwd()}. ` +
-        'The shipped configs are in configs/, such as configs/vqa-rad.yaml';
-    } else if (code === 'EISDIR') {
-      problem.message = 'is a folder, not a config file';
-      problem.fix = 'pass a YAML file, such as configs/vqa-rad.yaml';
-    }
-    throw new ConfigError([problem]);
+    if (finding.found !== undefined) problem.found = finding.found;
+    if (finding.allowed !== undefined) problem.allowed = finding.allowed;
+    if (finding.fix !== undefined) problem.fix = finding.fix;
+    problems.push(problem);
   }
+  return result(config);
 }
 
 /** Formats the warnings of a loaded config with their source excerpts, for printing. */

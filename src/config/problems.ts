@@ -5,9 +5,45 @@
 import { relative, isAbsolute } from 'node:path';
 import { TandemError } from '../errors.ts';
 
+/**
+ * The stable codes of config problems, each with its meaning. A code never changes once published, so
+ * that scripts and tests can match on it. Cross-field checks add `cross-field/<check name>` codes (see
+ * `CROSS_FIELD_CHECKS` in checks.ts).
+ */
+export const PROBLEM_CODES = {
+  'file-not-found': 'The config file given on the command line does not exist.',
+  'file-unreadable': 'The config file exists but cannot be read, or is a folder.',
+  'yaml-syntax': 'The file is not valid YAML.',
+  'yaml-tab': 'A tab character indents a line; YAML allows only spaces.',
+  'yaml-warning': 'The YAML parser accepted something unusual, such as an unknown tag.',
+  'duplicate-key': 'A mapping sets the same key twice.',
+  'unknown-key': 'A key that the schema does not define at this place, often a misspelling.',
+  'missing-key': 'A required key, such as `name`, is set by no file.',
+  type: 'A value of the wrong type, such as text where a number belongs.',
+  range: 'A number outside its allowed range.',
+  enum: 'A value that is not one of the allowed choices.',
+  length: 'A string or list that is too short (such as empty) or too long.',
+  pattern: 'A string with characters that the field does not allow.',
+  'duplicate-item': 'A list that must hold distinct items holds one twice.',
+  'extends-invalid': '`extends` is neither a path nor a list of paths.',
+  'extends-missing': 'A file named in `extends` does not exist.',
+  'extends-unreadable': 'A file named in `extends` cannot be read, or is a folder.',
+  'extends-cycle': 'A file extends itself, directly or through other files.',
+  'override-syntax': 'A `--set` option that is not `path=value` with a dotted path and a YAML value.',
+  'override-extends': '`--set` tried to set `extends`, which only a config file can set.',
+} as const;
+
+/** A problem code: one of `PROBLEM_CODES` or `cross-field/<check name>`. */
+export type ProblemCode = keyof typeof PROBLEM_CODES | `cross-field/${string}`;
+
 /** One problem with a config file, located at a 1-based line and column of that file. */
 export interface ConfigProblem {
-  /** The file as shown to the user: relative to the working directory when inside it, else absolute. */
+  /** Stable identifier of the kind of problem, printed after the message. */
+  code: ProblemCode;
+  /**
+   * The file as shown to the user: relative to the working directory when inside it, else absolute.
+   * `COMMAND_LINE` for a problem in a `--set` option.
+   */
   file: string;
   /** 1-based line, or 0 when the problem concerns the whole file (for example a missing file). */
   line: number;
@@ -26,6 +62,12 @@ export interface ConfigProblem {
 
 /** Source lines of each config file, keyed by the `file` field of the problems found in it. */
 export type ConfigSources = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * The `file` of problems found in `--set` options. Its line N is the N-th `--set` option, written as
+ * `--set path=value`, and columns count in that text.
+ */
+export const COMMAND_LINE = '<command line>';
 
 /** Invalid config: a missing file, YAML syntax errors, schema violations or failed cross-field checks. */
 export class ConfigError extends TandemError {
@@ -68,7 +110,7 @@ export function formatConfigPath(segments: readonly string[]): string {
 /**
  * Formats one problem as a block of text:
  *
- *     file:line:column  config.path  message
+ *     file:line:column  config.path  message  [code]
  *        3 |   imageSize: 8
  *          |              ^
  *       found: 8
@@ -81,7 +123,9 @@ export function formatConfigPath(segments: readonly string[]): string {
 export function formatProblem(problem: ConfigProblem, sourceLines: readonly string[]): string {
   const location = problem.line > 0 ? `${problem.file}:${problem.line}:${problem.column}` : problem.file;
   const severity = problem.severity === 'warning' ? 'warning: ' : '';
-  const header = [location, problem.path, severity + problem.message].filter((part) => part !== '').join('  ');
+  const header = [location, problem.path, severity + problem.message, `[${problem.code}]`]
+    .filter((part) => part !== '')
+    .join('  ');
   const lines = [header];
 
   const sourceLine = problem.line > 0 ? sourceLines[problem.line - 1] : undefined;
@@ -125,7 +169,17 @@ function countLabel(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** Returns the problems sorted by file, line and column. Problems at one position keep their order. */
-export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
-  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+/**
+ * Returns the problems sorted by file, line and column. Files come in the order of `fileOrder`, and
+ * files missing from it after those, by name. Problems at one position keep their order.
+ */
+export function sortProblems(problems: readonly ConfigProblem[], fileOrder: readonly string[] = []): ConfigProblem[] {
+  const rank = (file: string) => {
+    const index = fileOrder.indexOf(file);
+    return index === -1 ? fileOrder.length : index;
+  };
+  return [...problems].sort(
+    (a, b) =>
+      rank(a.file) - rank(b.file) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
+  );
 }

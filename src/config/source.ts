@@ -6,10 +6,13 @@ import {
   LineCounter,
   parseDocument,
   isAlias,
+  isCollection,
   isMap,
   isPair,
   isScalar,
   isSeq,
+  visit,
+  Scalar,
   type Document,
   type Node,
   type Pair,
@@ -28,6 +31,8 @@ export interface ConfigSource {
   problems: ConfigProblem[];
   /** True when the YAML itself is broken, so its structure cannot be trusted for schema validation. */
   hasSyntaxErrors: boolean;
+  /** The document as plain data (null for an empty document); undefined when `hasSyntaxErrors`. */
+  data: unknown;
 }
 
 /** A 1-based line and column. */
@@ -38,6 +43,18 @@ export interface SourcePosition {
 
 /** The part of a `key: value` pair that a position refers to. */
 export type PositionTarget = 'key' | 'value';
+
+/** A position in a named file, as a problem shows it. */
+export interface ProblemLocation extends SourcePosition {
+  file: string;
+}
+
+/**
+ * Finds where a config path is written, in whichever file or `--set` option wrote it. For a path that
+ * no file contains (a default, a missing required key), it returns the innermost mapping of the path
+ * that is written somewhere. See `locatePath` for the meaning of `target`.
+ */
+export type Locator = (segments: readonly string[], target: PositionTarget) => ProblemLocation;
 
 /**
  * Parses config text, collecting each YAML error as a problem in `problems` instead of throwing.
@@ -54,18 +71,64 @@ export function parseConfigSource(text: string, file: string): ConfigSource {
     lineCounter,
     problems: [],
     hasSyntaxErrors: false,
+    data: undefined,
   };
 
+  const syntaxPositions = new Set<string>();
   for (const error of document.errors) {
     if (error.code === 'DUPLICATE_KEY') {
       source.problems.push(duplicateKeyProblem(source, error));
-    } else {
-      source.hasSyntaxErrors = true;
-      source.problems.push(yamlErrorProblem(source, error, 'error'));
+      continue;
     }
+    source.hasSyntaxErrors = true;
+    const problem = yamlErrorProblem(source, error, 'error');
+    // One mistake can make the parser report several errors at one position; the first explains it best.
+    const position = `${problem.line}:${problem.column}`;
+    if (syntaxPositions.has(position)) continue;
+    syntaxPositions.add(position);
+    source.problems.push(problem);
   }
   for (const warning of document.warnings) source.problems.push(yamlErrorProblem(source, warning, 'warning'));
+  if (!source.hasSyntaxErrors) convertToData(source);
   return source;
+}
+
+/**
+ * Sets `source.data` from the document. An alias without an anchor before it, or one that expands too
+ * often (the yaml package's guard against alias bombs), fails only here, so it becomes a syntax problem.
+ */
+function convertToData(source: ConfigSource): void {
+  if (source.document.contents === null) {
+    source.data = null;
+    return;
+  }
+  try {
+    source.data = source.document.toJS();
+  } catch (error) {
+    let offset = 0;
+    let anchor: string | undefined;
+    visit(source.document, {
+      Alias(_, alias) {
+        if (alias.resolve(source.document) !== undefined) return undefined;
+        offset = alias.range?.[0] ?? 0;
+        anchor = alias.source;
+        return visit.BREAK;
+      },
+    });
+    source.hasSyntaxErrors = true;
+    source.problems.push({
+      code: 'yaml-syntax',
+      file: source.file,
+      ...positionAt(source, offset),
+      path: '',
+      message:
+        anchor === undefined
+          ? `invalid YAML: ${(error as Error).message}`
+          : `invalid YAML: the alias *${anchor} refers to no anchor &${anchor} defined before it`,
+      fix: anchor === undefined ? undefined : `add \`&${anchor}\` before a value above this line, or write the value here`,
+      severity: 'error',
+    });
+  }
 }
 
 /** Returns the 1-based position of a character offset in the source. */
@@ -144,8 +207,14 @@ function plainYamlMessage(error: YAMLError): string {
 }
 
 function yamlErrorProblem(source: ConfigSource, error: YAMLError, severity: 'error' | 'warning'): ConfigProblem {
-  const { line, column } = positionAt(source, error.pos[0]);
+  const opener = unclosedOpener(source, error);
+  if (opener !== undefined) return unclosedProblem(source, opener);
+  const { line, column: errorColumn } = positionAt(source, error.pos[0]);
+  // A misindented key is reported at the start of its line, but the key itself is what to move.
+  const indentAfter = error.code === 'BAD_INDENT' ? (/^ */.exec(source.lines[line - 1]?.slice(errorColumn - 1) ?? '')?.[0].length ?? 0) : 0;
+  const column = errorColumn + indentAfter;
   const problem: ConfigProblem = {
+    code: severity === 'error' ? 'yaml-syntax' : 'yaml-warning',
     file: source.file,
     line,
     column,
@@ -154,7 +223,12 @@ function yamlErrorProblem(source: ConfigSource, error: YAMLError, severity: 'err
     message: severity === 'error' ? `invalid YAML: ${plainYamlMessage(error)}` : plainYamlMessage(error),
     severity,
   };
+  if (error.code === 'MULTIPLE_DOCS') {
+    problem.message = 'invalid YAML: a config file contains one YAML document, but this line starts a second one';
+    problem.fix = 'delete the `---` line and merge the two documents, or move the second one to a file of its own';
+  }
   if (error.code === 'TAB_AS_INDENT') {
+    problem.code = 'yaml-tab';
     problem.message = 'invalid YAML: tab character in indentation';
     problem.found = 'a tab';
     problem.allowed = 'spaces (YAML does not allow tabs for indentation)';
@@ -163,10 +237,58 @@ function yamlErrorProblem(source: ConfigSource, error: YAMLError, severity: 'err
   return problem;
 }
 
+/** A quote or flow collection that the parser reached the end of without finding its closing character. */
+interface UnclosedOpener {
+  offset: number;
+  opening: string;
+  closing: string;
+}
+
+/**
+ * Returns the quote, `[` or `{` that a "missing closing quote" or "must end with a ] / }" error is about.
+ * The parser reports these where it gave up, often on the next line or at the end of the file, but the
+ * mistake is at the opening character. Of the nodes that start before the error and reach it, the
+ * innermost is chosen.
+ */
+function unclosedOpener(source: ConfigSource, error: YAMLError): UnclosedOpener | undefined {
+  const isUnclosedQuote = error.code === 'MISSING_CHAR' && /closing .*quote/.test(error.message);
+  const isUnclosedFlow = /end with an? [\]}]/.test(error.message);
+  if (!isUnclosedQuote && !isUnclosedFlow) return undefined;
+
+  const errorOffset = error.pos[0];
+  let found: UnclosedOpener | undefined;
+  visit(source.document, (_, node) => {
+    const range = (node as Node).range;
+    if (range === undefined || range === null || range[0] >= errorOffset || range[2] < errorOffset) return;
+    if (found !== undefined && found.offset > range[0]) return;
+    if (isUnclosedQuote && isScalar(node) && (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE)) {
+      const quote = node.type === Scalar.QUOTE_DOUBLE ? '"' : "'";
+      found = { offset: range[0], opening: quote, closing: quote };
+    } else if (isUnclosedFlow && isCollection(node) && node.flow === true) {
+      found = isMap(node) ? { offset: range[0], opening: '{', closing: '}' } : { offset: range[0], opening: '[', closing: ']' };
+    }
+  });
+  return found;
+}
+
+function unclosedProblem(source: ConfigSource, opener: UnclosedOpener): ConfigProblem {
+  const kind = opener.opening === '{' || opener.opening === '[' ? 'bracket' : 'quote';
+  return {
+    code: 'yaml-syntax',
+    file: source.file,
+    ...positionAt(source, opener.offset),
+    path: '',
+    message: `invalid YAML: the ${kind} ${opener.opening} opened here is never closed`,
+    fix: `add the closing ${opener.closing} at the end of the value`,
+    severity: 'error',
+  };
+}
+
 /** Describes a DUPLICATE_KEY error with the key's config path and the line of its first occurrence. */
 function duplicateKeyProblem(source: ConfigSource, error: YAMLError): ConfigProblem {
   const { line, column } = positionAt(source, error.pos[0]);
   const problem: ConfigProblem = {
+    code: 'duplicate-key',
     file: source.file,
     line,
     column,

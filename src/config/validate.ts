@@ -4,8 +4,8 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ExperimentSchema } from './schema.ts';
-import { formatConfigPath, type ConfigProblem } from './problems.ts';
-import { locatePath, type ConfigSource, type PositionTarget } from './source.ts';
+import { formatConfigPath, type ConfigProblem, type ProblemCode } from './problems.ts';
+import type { Locator, PositionTarget } from './source.ts';
 import { closestMatch } from './suggest.ts';
 
 /** The JSON Schema keywords that the experiment schema uses. */
@@ -24,6 +24,17 @@ export interface JsonSchema {
   pattern?: string;
   description?: string;
   default?: unknown;
+  /** Marks a string that names a file or folder; see `filePath` in schema.ts. */
+  filePath?: boolean;
+  items?: JsonSchema;
+  patternProperties?: Record<string, JsonSchema>;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  allOf?: JsonSchema[];
+  if?: JsonSchema;
+  then?: JsonSchema;
+  const?: unknown;
 }
 
 const rootSchema = ExperimentSchema as unknown as JsonSchema;
@@ -32,32 +43,36 @@ let compiledValidator: ValidateFunction | undefined;
 /**
  * Returns the compiled validator, compiling it on first use. allErrors reports every violation instead
  * of the first. useDefaults fills missing keys from `default`, and because every section defaults to
- * `{}`, the nested defaults fill in too. strict rejects schema keywords that ajv does not know. verbose
- * adds the schema and the value to each error.
+ * `{}`, the nested defaults fill in too. strict rejects schema keywords that ajv does not know, so the
+ * annotation keyword `filePath` is declared. verbose adds the schema and the value to each error.
  */
 function experimentValidator(): ValidateFunction {
-  compiledValidator ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(
-    ExperimentSchema,
-  );
+  if (compiledValidator === undefined) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+    ajv.addKeyword({ keyword: 'filePath', schemaType: 'boolean' });
+    compiledValidator = ajv.compile(ExperimentSchema);
+  }
   return compiledValidator;
 }
 
 /**
  * Validates `data` against the experiment schema, filling in defaults in place, and returns one problem
- * per unknown key, per missing required key and per invalid value, located in `source`.
+ * per unknown key, per missing required key and per invalid value, placed by `locate`.
  */
-export function validateExperiment(data: unknown, source: ConfigSource): ConfigProblem[] {
+export function validateExperiment(data: unknown, locate: Locator): ConfigProblem[] {
   const validate = experimentValidator();
   if (validate(data)) return [];
-  const errors = validate.errors ?? [];
+  const errors = withoutExplainedUnions(validate.errors ?? []);
 
   const problems: ConfigProblem[] = [];
   const valueErrors = new Map<string, ErrorObject[]>();
   for (const error of errors) {
+    // An `if` error only repeats the errors of its `then` branch, which are reported themselves.
+    if (error.keyword === 'if') continue;
     if (error.keyword === 'additionalProperties') {
-      problems.push(unknownKeyProblem(error, source));
+      problems.push(unknownKeyProblem(error, locate));
     } else if (error.keyword === 'required') {
-      problems.push(missingKeyProblem(error, source));
+      problems.push(missingKeyProblem(error, locate));
     } else {
       const group = valueErrors.get(error.instancePath) ?? [];
       group.push(error);
@@ -65,23 +80,61 @@ export function validateExperiment(data: unknown, source: ConfigSource): ConfigP
     }
   }
   for (const [instancePath, group] of valueErrors) {
-    problems.push(invalidValueProblem(pointerSegments(instancePath), group, source));
+    problems.push(invalidValueProblem(pointerSegments(instancePath), group, locate));
   }
   return problems;
+}
+
+/**
+ * Drops the errors of a union ("a list or null") whose value has the type of one branch and fails only
+ * inside it, such as a list with one item of the wrong type. The errors inside, at deeper paths, say
+ * what is wrong; the union's own error and the other branches' type errors would only contradict them.
+ */
+function withoutExplainedUnions(errors: ErrorObject[]): ErrorObject[] {
+  const explained = errors.filter(
+    (union) =>
+      union.keyword === 'anyOf' &&
+      errors.some(
+        (inner) =>
+          inner.instancePath.startsWith(`${union.instancePath}/`) && inner.schemaPath.startsWith(`${union.schemaPath}/`),
+      ),
+  );
+  return errors.filter(
+    (error) =>
+      !explained.some(
+        (union) =>
+          error === union ||
+          (error.instancePath === union.instancePath && error.schemaPath.startsWith(`${union.schemaPath}/`)),
+      ),
+  );
 }
 
 /** Returns the schema of a config path, or undefined when the schema has no such key. */
 export function schemaAt(segments: readonly string[]): JsonSchema | undefined {
   let schema: JsonSchema | undefined = rootSchema;
-  for (const segment of segments) schema = schema?.properties?.[segment];
+  for (const segment of segments) {
+    // hasOwn, so that a key such as `__proto__` or `toString` is not found on Object.prototype.
+    schema = schema?.properties !== undefined && Object.hasOwn(schema.properties, segment) ? schema.properties[segment] : undefined;
+  }
   return schema;
+}
+
+/** Returns the paths of every field marked `filePath` in the schema, in schema order. */
+export function filePathFields(schema: JsonSchema = rootSchema, path: string[] = []): string[][] {
+  const found: string[][] = [];
+  // A field such as "a path or null" may carry the mark on the union or on its string branch.
+  if (schema.filePath === true || schema.anyOf?.some((branch) => branch.filePath === true)) found.push(path);
+  for (const [name, child] of Object.entries(schema.properties ?? {})) {
+    found.push(...filePathFields(child, [...path, name]));
+  }
+  return found;
 }
 
 /** Returns the paths of every section whose schema has a key named `key`, in schema order. */
 function sectionsWithKey(key: string, schema: JsonSchema = rootSchema, path: string[] = []): string[][] {
   const found: string[][] = [];
   if (schema.properties === undefined) return found;
-  if (key in schema.properties) found.push(path);
+  if (Object.hasOwn(schema.properties, key)) found.push(path);
   for (const [name, child] of Object.entries(schema.properties)) {
     found.push(...sectionsWithKey(key, child, [...path, name]));
   }
@@ -98,14 +151,16 @@ function pointerSegments(pointer: string): string[] {
 }
 
 function problemAt(
-  source: ConfigSource,
+  locate: Locator,
+  code: ProblemCode,
   segments: readonly string[],
   target: PositionTarget,
   fields: Pick<ConfigProblem, 'message' | 'found' | 'allowed' | 'fix'>,
 ): ConfigProblem {
-  const { line, column } = locatePath(source, segments, target);
+  const { file, line, column } = locate(segments, target);
   const problem: ConfigProblem = {
-    file: source.file,
+    code,
+    file,
     line,
     column,
     path: formatConfigPath(segments),
@@ -119,7 +174,7 @@ function problemAt(
 }
 
 /** Builds the problem for an unknown key, located at the key, with the closest allowed key or its right section. */
-function unknownKeyProblem(error: ErrorObject, source: ConfigSource): ConfigProblem {
+function unknownKeyProblem(error: ErrorObject, locate: Locator): ConfigProblem {
   const key = String(error.params.additionalProperty);
   const parentSegments = pointerSegments(error.instancePath);
   const allowedKeys = Object.keys((error.parentSchema as JsonSchema).properties ?? {});
@@ -142,7 +197,7 @@ function unknownKeyProblem(error: ErrorObject, source: ConfigSource): ConfigProb
     fix = 'delete it, or rename it to one of the allowed keys';
   }
 
-  return problemAt(source, [...parentSegments, key], 'key', {
+  return problemAt(locate, 'unknown-key', [...parentSegments, key], 'key', {
     message: `unknown key \`${key}\``,
     allowed: allowedKeys.join(', '),
     fix,
@@ -150,7 +205,7 @@ function unknownKeyProblem(error: ErrorObject, source: ConfigSource): ConfigProb
 }
 
 /** Builds the problem for a missing required key, located at the mapping that lacks it. */
-function missingKeyProblem(error: ErrorObject, source: ConfigSource): ConfigProblem {
+function missingKeyProblem(error: ErrorObject, locate: Locator): ConfigProblem {
   const key = String(error.params.missingProperty);
   const parentSegments = pointerSegments(error.instancePath);
   const keySchema = (error.parentSchema as JsonSchema).properties?.[key];
@@ -159,7 +214,7 @@ function missingKeyProblem(error: ErrorObject, source: ConfigSource): ConfigProb
     description === undefined
       ? `add a \`${key}\` key to this mapping`
       : `add a \`${key}\` key to this mapping: ${descriptionClause(description)}`;
-  return problemAt(source, [...parentSegments, key], 'key', {
+  return problemAt(locate, 'missing-key', [...parentSegments, key], 'key', {
     message: `missing required key \`${key}\``,
     allowed: keySchema === undefined ? undefined : describeSchema(keySchema),
     fix,
@@ -178,6 +233,9 @@ const KEYWORD_PRIORITY = [
   'minLength',
   'maxLength',
   'pattern',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
 ];
 
 function keywordRank(error: ErrorObject): number {
@@ -189,7 +247,7 @@ function keywordRank(error: ErrorObject): number {
  * Builds one problem from all errors at one path. For a union such as "integer or null", when the value
  * has the type of one branch, that branch's errors are reported ("must be at least 3") instead of the union's.
  */
-function invalidValueProblem(segments: string[], errors: ErrorObject[], source: ConfigSource): ConfigProblem {
+function invalidValueProblem(segments: string[], errors: ErrorObject[], locate: Locator): ConfigProblem {
   let candidates = errors;
   const union = errors.find((error) => error.keyword === 'anyOf');
   if (union !== undefined) {
@@ -251,9 +309,41 @@ function invalidValueProblem(segments: string[], errors: ErrorObject[], source: 
       fields.message = `must match the pattern ${primary.params.pattern}`;
       fields.fix = patternFix(value, String(primary.params.pattern));
       break;
+    case 'minItems':
+      fields.message = `must have at least ${primary.params.limit} items`;
+      break;
+    case 'maxItems':
+      fields.message = `must have at most ${primary.params.limit} items`;
+      break;
+    case 'uniqueItems': {
+      const [first, second] = [primary.params.j, primary.params.i].map(Number).sort((a, b) => a - b);
+      fields.message = `must not list the same item twice, but items ${first} and ${second} are equal`;
+      fields.found = Array.isArray(value) ? formatValue(value[second]) : fields.found;
+      fields.fix = `delete item ${second} (counting from 0)`;
+      // Point at the repeated item rather than at the list.
+      const located = problemAt(locate, 'duplicate-item', [...segments, String(second)], 'value', fields);
+      return { ...located, path: formatConfigPath(segments) };
+    }
   }
-  return problemAt(source, segments, 'value', fields);
+  return problemAt(locate, KEYWORD_CODES[primary.keyword] ?? 'type', segments, 'value', fields);
 }
+
+/** The problem code of each ajv keyword that `invalidValueProblem` reports. */
+const KEYWORD_CODES: Record<string, ProblemCode> = {
+  type: 'type',
+  anyOf: 'type',
+  enum: 'enum',
+  minimum: 'range',
+  exclusiveMinimum: 'range',
+  maximum: 'range',
+  exclusiveMaximum: 'range',
+  minLength: 'length',
+  maxLength: 'length',
+  pattern: 'pattern',
+  minItems: 'length',
+  maxItems: 'length',
+  uniqueItems: 'duplicate-item',
+};
 
 /** Returns the errors of the union branch whose type the value has, if any branch has it. */
 function branchWithMatchingType(union: ErrorObject, branchErrors: ErrorObject[]): ErrorObject[] | undefined {
@@ -375,11 +465,29 @@ export function describeSchema(schema: JsonSchema): string {
       if (schema.pattern !== undefined) parts.push(`matching ${schema.pattern}`);
       return parts.join(' ');
     }
-    case 'object':
-      return `a mapping with the keys ${Object.keys(schema.properties ?? {}).join(', ')}`;
+    case 'object': {
+      if (schema.properties !== undefined) return `a mapping with the keys ${Object.keys(schema.properties).join(', ')}`;
+      // A record, such as a mapping of config paths to lists of values.
+      const values = Object.values(schema.patternProperties ?? {})[0];
+      return values === undefined ? 'a mapping' : `a mapping of keys to ${pluralNoun(describeSchema(values))}`;
+    }
+    case 'array': {
+      const counts: string[] = [];
+      if (schema.minItems !== undefined) counts.push(`at least ${schema.minItems}`);
+      if (schema.maxItems !== undefined) counts.push(`at most ${schema.maxItems}`);
+      const distinct = schema.uniqueItems === true ? 'distinct ' : '';
+      const items = schema.items === undefined ? 'values' : pluralNoun(describeSchema(schema.items));
+      return `a list of ${counts.length > 0 ? `${counts.join(' and ')} ` : ''}${distinct}${items}`;
+    }
     default:
-      return typeNoun(schema.type ?? 'value');
+      return schema.type === undefined ? 'any value' : typeNoun(schema.type);
   }
+}
+
+/** Turns a singular description such as "a non-empty string" into its plural, "non-empty strings". */
+function pluralNoun(description: string): string {
+  if (description === 'any value') return 'values of any type';
+  return description.replace(/^an? /, '').replace(/\b(string|integer|number|list|mapping)\b/, '$1s');
 }
 
 function describeRange(schema: JsonSchema): string {

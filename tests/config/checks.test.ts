@@ -3,13 +3,21 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config/load.ts';
 import {
   checkBackboneDepth,
+  checkBackboneFieldsMatchType,
+  checkBackboneWeightsExist,
   checkImageSizeCoversStride,
   checkResizeToCoversImageSize,
   checkTextDropRate,
+  checkWasmBatchMemory,
   runCrossFieldChecks,
 } from '../../src/config/checks.ts';
+import { estimateWasmTrainingStep, WASM_HEAP_LIMIT_BYTES } from '../../src/config/memory.ts';
 import type { ExperimentConfig } from '../../src/config/schema.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createFixtureFolder, loadError, type FixtureFolder } from './fixtures.ts';
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('cross-field checks', () => {
   let fixtures: FixtureFolder;
@@ -58,10 +66,12 @@ describe('cross-field checks', () => {
   });
 
   test('backbone depth valid values', () => {
+    const wrn = (depth: number) =>
+      configWith({}, { backbone: { ...defaults.model.backbone, depth } as ExperimentConfig['model']['backbone'] });
     for (const depth of [10, 16, 22, 28, 40]) {
-      assert.deepEqual(checkBackboneDepth(configWith({}, { backbone: { ...defaults.model.backbone, depth } })), [], `depth ${depth}`);
+      assert.deepEqual(checkBackboneDepth(wrn(depth)), [], `depth ${depth}`);
     }
-    const [tooShallow] = checkBackboneDepth(configWith({}, { backbone: { ...defaults.model.backbone, depth: 4 } }));
+    const [tooShallow] = checkBackboneDepth(wrn(4));
     assert.equal(tooShallow.fix, 'use 10');
   });
 
@@ -110,8 +120,91 @@ describe('cross-field checks', () => {
     assert.equal(problems.length, 1);
     assert.equal(problems[0].message, 'must be an integer');
     const broken = configWith({ imageSize: 64, resizeTo: 8 });
-    assert.equal(runCrossFieldChecks(broken, ['data.resizeTo']).length, 0);
-    assert.equal(runCrossFieldChecks(broken, ['data']).length, 0);
-    assert.equal(runCrossFieldChecks(broken, ['model.backbone.depth']).length, 1);
+    const context = { configDir: fixtures.dir };
+    assert.equal(runCrossFieldChecks(broken, ['data.resizeTo'], context).length, 0);
+    assert.equal(runCrossFieldChecks(broken, ['data'], context).length, 0);
+    const findings = runCrossFieldChecks(broken, ['model.backbone.depth'], context);
+    assert.deepEqual(
+      findings.map((finding) => finding.check),
+      ['resize-to-below-image-size'],
+    );
+  });
+  test('textDropRate 1 with image-only model', () => {
+    assert.deepEqual(checkTextDropRate(configWith({}, { textDropRate: 1, type: 'image-only' })), []);
+  });
+
+  test('weights file missing or a folder', () => {
+    const resnet = (weights: string | null) =>
+      configWith({}, { backbone: { type: 'resnet18', weights } as ExperimentConfig['model']['backbone'] });
+    const at = (kind: 'file' | 'folder' | 'missing') => ({ configDir: '/configs', pathKind: () => kind });
+    assert.deepEqual(checkBackboneWeightsExist(resnet('w.safetensors'), at('file')), []);
+    assert.deepEqual(checkBackboneWeightsExist(resnet(null), at('missing')), []);
+    assert.deepEqual(checkBackboneWeightsExist(defaults, at('missing')), []);
+
+    const [missing] = checkBackboneWeightsExist(resnet('w.safetensors'), at('missing'));
+    assert.deepEqual(missing.path, ['model', 'backbone', 'weights']);
+    assert.equal(missing.message, 'the pretrained weights file was not found: /configs/w.safetensors');
+    assert.equal(missing.severity, 'error');
+    const [folder] = checkBackboneWeightsExist(resnet('w.safetensors'), at('folder'));
+    assert.equal(folder.message, 'the pretrained weights path is a folder, not a file: /configs/w.safetensors');
+  });
+
+  test('weights path relative to its base file', () => {
+    fixtures.write('weights/base/resnet.safetensors', 'not real weights');
+    fixtures.write('weights/base/resnet.yaml', 'model:\n  backbone:\n    type: resnet18\n    weights: resnet.safetensors\n');
+    const loaded = loadConfig(fixtures.write('weights/experiment.yaml', 'extends: base/resnet.yaml\nname: demo\n'));
+    assert.deepEqual(loaded.warnings, []);
+    const backbone = loaded.config.model.backbone as { weights?: string };
+    assert.equal(backbone.weights, path.join('base', 'resnet.safetensors'));
+  });
+
+  test('backbone key of another type', () => {
+    const mixed = configWith({}, { backbone: { type: 'resnet18', weights: null, depth: 16 } as unknown as ExperimentConfig['model']['backbone'] });
+    const findings = checkBackboneFieldsMatchType(mixed);
+    assert.equal(findings.length, 1);
+    assert.deepEqual(findings[0].path, ['model', 'backbone', 'depth']);
+    assert.equal(findings[0].message, '`depth` applies only to backbone type wrn, but model.backbone.type is resnet18');
+    assert.equal(findings[0].fix, 'delete `depth`, or set model.backbone.type to wrn');
+    assert.deepEqual(checkBackboneFieldsMatchType(defaults), []);
+  });
+
+  test('wasm memory estimate grows with the batch', () => {
+    const small = estimateWasmTrainingStep({ ...defaults, train: { ...defaults.train, batchSize: 8 } });
+    const large = estimateWasmTrainingStep({ ...defaults, train: { ...defaults.train, batchSize: 64 } });
+    assert.equal(small.perSampleBytes, large.perSampleBytes);
+    assert.equal(large.totalBytes - small.totalBytes, 56 * small.perSampleBytes);
+    const bigger = estimateWasmTrainingStep(configWith({ imageSize: 128, resizeTo: 144 }));
+    assert.ok(bigger.perSampleBytes > small.perSampleBytes);
+    const imageOnly = estimateWasmTrainingStep(configWith({}, { type: 'image-only' }));
+    assert.ok(imageOnly.perSampleBytes < small.perSampleBytes);
+  });
+
+  test('wasm batch limit is the largest batch that fits', () => {
+    const wide = configWith({ imageSize: 256, resizeTo: 288 });
+    const { largestBatch } = estimateWasmTrainingStep(wide);
+    assert.ok(largestBatch >= 1, `largest batch ${largestBatch}`);
+    assert.ok(largestBatch < 4096, `largest batch ${largestBatch}`);
+    const withBatch = (batchSize: number, backend: ExperimentConfig['backend']): ExperimentConfig => ({
+      ...wide,
+      backend,
+      train: { ...wide.train, batchSize },
+    });
+    assert.ok(estimateWasmTrainingStep(withBatch(largestBatch, 'wasm')).totalBytes <= WASM_HEAP_LIMIT_BYTES);
+    assert.deepEqual(checkWasmBatchMemory(withBatch(largestBatch, 'wasm')), []);
+
+    const [tooLarge] = checkWasmBatchMemory(withBatch(largestBatch + 1, 'wasm'));
+    assert.deepEqual(tooLarge.path, ['train', 'batchSize']);
+    assert.equal(tooLarge.severity, 'error');
+    assert.match(tooLarge.fix ?? '', new RegExp(`^set train.batchSize to ${largestBatch} or less`));
+    const [onAuto] = checkWasmBatchMemory(withBatch(largestBatch + 1, 'auto'));
+    assert.equal(onAuto.severity, 'warning');
+    assert.deepEqual(checkWasmBatchMemory(withBatch(largestBatch + 1, 'tensorflow')), []);
+  });
+
+  test('shipped batch sizes fit wasm', () => {
+    for (const name of ['vqa-rad.yaml', 'smoke.yaml']) {
+      const { config } = loadConfig(path.join(repositoryRoot, 'configs', name));
+      assert.deepEqual(checkWasmBatchMemory({ ...config, backend: 'wasm' }), [], name);
+    }
   });
 });

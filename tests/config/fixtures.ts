@@ -1,5 +1,5 @@
 /** Temporary config files for the config tests. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/config/problems.ts';
 /** A temporary folder of config files, removed by `remove`. */
 export interface FixtureFolder {
   dir: string;
-  /** Writes `text` to `name` in the folder and returns the file's absolute path. */
+  /** Writes `text` to `name` in the folder, creating subfolders, and returns the file's absolute path. */
   write(name: string, text: string): string;
   remove(): void;
 }
@@ -19,6 +19,7 @@ export function createFixtureFolder(): FixtureFolder {
     dir,
     write(name, text) {
       const file = path.join(dir, name);
+      mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, text);
       return file;
     },

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
 import { formatConfigPath, formatProblem, type ConfigProblem } from '../../src/config/problems.ts';
 import { renderConfig } from '../../src/config/render.ts';
+import { ExperimentSchema } from '../../src/config/schema.ts';
 import { closestMatch, levenshteinDistance } from '../../src/config/suggest.ts';
 import { createFixtureFolder, type FixtureFolder } from './fixtures.ts';
 
@@ -12,6 +13,7 @@ const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 
 describe('formatProblem', () => {
   const problem: ConfigProblem = {
+    code: 'range',
     file: 'configs/demo.yaml',
     line: 12,
     column: 14,
@@ -27,7 +29,7 @@ describe('formatProblem', () => {
     const lines = Array.from({ length: 12 }, () => '');
     lines[11] = '  imageSize: 8';
     const expected = [
-      'configs/demo.yaml:12:14  data.imageSize  must be at least 16',
+      'configs/demo.yaml:12:14  data.imageSize  must be at least 16  [range]',
       '  12 |   imageSize: 8',
       '     |              ^',
       '  found: 8',
@@ -44,12 +46,12 @@ describe('formatProblem', () => {
 
   test('warning and missing source line', () => {
     const text = formatProblem({ ...problem, severity: 'warning', found: undefined, allowed: undefined, fix: undefined }, []);
-    assert.equal(text, 'configs/demo.yaml:12:14  data.imageSize  warning: must be at least 16');
+    assert.equal(text, 'configs/demo.yaml:12:14  data.imageSize  warning: must be at least 16  [range]');
   });
 
   test('file-level problem has no position', () => {
     const text = formatProblem({ ...problem, line: 0, column: 0, path: '', found: undefined, allowed: undefined }, []);
-    assert.equal(text, 'configs/demo.yaml  must be at least 16\n  fix: set it to 16 or more');
+    assert.equal(text, 'configs/demo.yaml  must be at least 16  [range]\n  fix: set it to 16 or more');
   });
 
   test('config path quoting', () => {
@@ -95,7 +97,9 @@ describe('renderConfig', () => {
       .split('\n')
       .filter((line) => /^\w/.test(line))
       .map((line) => line.split(':')[0]);
-    assert.deepEqual(topKeys, ['name', 'seed', 'backend', 'data', 'model', 'train', 'output']);
+    // Optional sections without a default, such as a sweep, are absent from this config.
+    assert.deepEqual(topKeys, Object.keys(ExperimentSchema.properties).filter((key) => key in loaded.config));
+    assert.deepEqual(topKeys.slice(0, 3), ['name', 'seed', 'backend']);
   });
 
   test('header comment and absolute paths', () => {
