@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.ts';
-import { dropout, Linear, type ForwardContext } from './layers.ts';
+import { dropout, Linear, partContext, type ForwardContext } from './layers.ts';
 import type { ParameterStore } from './parameters.ts';
 
 // Added to the scores of absent sentences so that softmax gives them exactly zero weight in float32.
@@ -55,7 +55,8 @@ export class DualAttention {
   /**
    * image: V, B x G x C. text: S, B x N x D. sentenceMask: B x N, 1 where a sentence is present.
    */
-  apply(image: tf.Tensor3D, text: tf.Tensor3D, sentenceMask: tf.Tensor2D, context: ForwardContext): AttentionOutput {
+  apply(image: tf.Tensor3D, text: tf.Tensor3D, sentenceMask: tf.Tensor2D, forwardContext: ForwardContext): AttentionOutput {
+    const context = partContext(forwardContext, 'attention');
     const rate = this.config.dropout;
     const imageEmbedding = tf.tanh(this.embedImage.apply(dropout(image, rate, context))) as tf.Tensor3D;
     const textEmbedding = tf.tanh(this.embedText.apply(dropout(text, rate, context))) as tf.Tensor3D;

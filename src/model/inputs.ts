@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/index.ts';
-import type { ModelInputs } from './tandem-net.ts';
+import type { ModelInputs } from './model.ts';
 import { disposeTextInputs, toTextInputs } from './text-encoder.ts';
 
 /**

@@ -12,6 +12,16 @@ export interface ForwardContext {
   training: boolean;
   /** Source of dropout seeds; only read in training mode. */
   random: Random;
+  /**
+   * Parts that run in evaluation mode even in training mode: no dropout, and batch norm normalises with
+   * its running statistics and leaves them unchanged. Training does not update these parts.
+   */
+  frozenParts?: ReadonlySet<ModelPart>;
+}
+
+/** Returns the context for the layers of `part`: evaluation mode when the part is frozen, else `context`. */
+export function partContext(context: ForwardContext, part: ModelPart): ForwardContext {
+  return context.training && context.frozenParts?.has(part) ? { ...context, training: false } : context;
 }
 
 /** Dropout with a seed drawn from the context, so that masks repeat for the same run seed. */
@@ -20,9 +30,23 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, context: Forwar
   return tf.dropout(x, rate, undefined, context.random.nextUint32()) as T;
 }
 
+/** Padding and initialisation settings of a convolution. */
+export interface Conv2dOptions {
+  /**
+   * 'same': TensorFlow's SAME padding, which puts the odd pixel of padding after the input, so a stride-2
+   * convolution of an even-sized input is aligned one pixel later than in PyTorch. 'symmetric':
+   * (kernelSize - 1) / 2 pixels on every side, as PyTorch's `padding=(k - 1) // 2`, so that weights trained
+   * in PyTorch see the pixels they were trained on. Default 'same'.
+   */
+  padding?: 'same' | 'symmetric';
+  /** He initialisation from the fan-in (kernelSize² x in, the default) or the fan-out (kernelSize² x out). */
+  fanMode?: 'in' | 'out';
+}
+
 /** A bias-free 2-D convolution with He-initialised weights (kernelSize x kernelSize x in x out). */
 export class Conv2d {
   readonly weight: tf.Variable;
+  private readonly padding: 'same' | number;
 
   constructor(
     store: ParameterStore,
@@ -32,18 +56,19 @@ export class Conv2d {
     readonly outChannels: number,
     readonly kernelSize: number,
     readonly stride: number,
+    options: Conv2dOptions = {},
   ) {
+    const fan = kernelSize * kernelSize * (options.fanMode === 'out' ? outChannels : inChannels);
     this.weight = store.parameter(`${name}.weight`, [kernelSize, kernelSize, inChannels, outChannels], part, {
       kind: 'he-normal',
-      fanIn: kernelSize * kernelSize * inChannels,
+      fan,
     });
+    this.padding = options.padding === 'symmetric' ? (kernelSize - 1) / 2 : 'same';
   }
 
-  /** x: B x H x W x inChannels -> B x ceil(H / stride) x ceil(W / stride) x outChannels. */
+  /** x: B x H x W x inChannels -> B x ceil(H / stride) x ceil(W / stride) x outChannels (odd kernel sizes). */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    // Padding (kernelSize - 1) / 2 on each side, as the Torch and PyTorch WRN code does; for odd kernels
-    // and these strides 'same' gives the same output size and the same alignment.
-    return tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, 'same');
+    return tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding);
   }
 }
 

@@ -11,7 +11,8 @@ export const MODEL_PARTS: readonly ModelPart[] = ['cnn', 'text', 'attention', 'c
 
 /** How a parameter's initial values are drawn. */
 export type Initializer =
-  | { kind: 'he-normal'; fanIn: number }
+  /** He initialisation, N(0, 2 / fan), with fan the fan-in or fan-out of the layer. */
+  | { kind: 'he-normal'; fan: number }
   | { kind: 'uniform'; limit: number }
   | { kind: 'normal'; std: number }
   | { kind: 'constant'; value: number };
@@ -46,7 +47,7 @@ export class ParameterStore {
     const random = this.random.fork(name);
     switch (init.kind) {
       case 'he-normal': {
-        const std = Math.sqrt(2 / init.fanIn);
+        const std = Math.sqrt(2 / init.fan);
         for (let i = 0; i < size; i++) values[i] = random.normal() * std;
         break;
       }

@@ -3,8 +3,9 @@
  * each sentence's end-of-sentence token, so a sentence's vector also carries the sentences before it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { lstmSentenceStates } from '../backend/fused-lstm.ts';
 import type { ModelConfig } from '../config/schema.ts';
-import { dropout, Linear, type ForwardContext } from './layers.ts';
+import { dropout, Linear, partContext, type ForwardContext } from './layers.ts';
 import type { ParameterStore } from './parameters.ts';
 
 /** A batch of reports laid out by time step; built from `Batch` by `toTextInputs`. */
@@ -16,6 +17,8 @@ export interface TextInputs {
    * read at that step, or null where no report in the batch ends a sentence there.
    */
   sentenceEndsByStep: (tf.Tensor3D | null)[];
+  /** B x N: the time step of each sentence's end-of-sentence token, -1 for an absent sentence. */
+  sentenceSteps: Int32Array;
   /** N: sentence slots per report. */
   sentences: number;
 }
@@ -31,10 +34,12 @@ export function toTextInputs(
 ): TextInputs {
   const tokensByStep: tf.Tensor1D[] = [];
   const ends: (Float32Array | null)[] = Array.from({ length: steps }, () => null);
+  const sentenceSteps = new Int32Array(batchSize * sentences).fill(-1);
   for (let b = 0; b < batchSize; b++) {
     for (let n = 0; n < sentences; n++) {
       if (sentenceMask[b * sentences + n] === 0) continue;
       const step = sentencePositions[b * sentences + n];
+      sentenceSteps[b * sentences + n] = step;
       ends[step] ??= new Float32Array(batchSize * sentences);
       ends[step]![b * sentences + n] = 1;
     }
@@ -45,7 +50,7 @@ export function toTextInputs(
     tokensByStep.push(tf.tensor1d(column, 'int32'));
   }
   const sentenceEndsByStep = ends.map((values) => (values ? tf.tensor3d(values, [batchSize, sentences, 1]) : null));
-  return { tokensByStep, sentenceEndsByStep, sentences };
+  return { tokensByStep, sentenceEndsByStep, sentenceSteps, sentences };
 }
 
 export function disposeTextInputs(inputs: TextInputs): void {
@@ -71,25 +76,24 @@ export class TextEncoder {
     this.gates = new Linear(store, 'text.lstm', 'text', config.embeddingSize + config.hiddenSize, 4 * config.hiddenSize);
   }
 
-  /** Returns S: B x N x D, zero in the slots of absent sentences. */
-  apply(inputs: TextInputs, context: ForwardContext): tf.Tensor3D {
-    const batchSize = inputs.tokensByStep[0].shape[0];
-    const size = this.hiddenSize;
-    let hidden: tf.Tensor2D = tf.zeros([batchSize, size]);
-    let cell: tf.Tensor2D = tf.zeros([batchSize, size]);
-    let sentenceStates: tf.Tensor3D = tf.zeros([batchSize, inputs.sentences, size]);
-
-    inputs.tokensByStep.forEach((tokens, step) => {
-      const words = dropout(tf.gather(this.embedding, tokens) as tf.Tensor2D, this.dropRate, context);
-      const gates = this.gates.apply(tf.concat([words, hidden], 1)) as tf.Tensor2D;
-      const [input, forget, candidate, output] = tf.split(gates, 4, 1);
-      cell = tf.add(tf.mul(tf.sigmoid(forget), cell), tf.mul(tf.sigmoid(input), tf.tanh(candidate)));
-      hidden = tf.mul(tf.sigmoid(output), tf.tanh(cell));
-      const ends = inputs.sentenceEndsByStep[step];
-      // Adding the masked state gathers h_t into the slots of the sentences that end at t; unlike a
-      // gather, its gradient needs no scatter kernel and no slicing of a T x B x D stack.
-      if (ends) sentenceStates = tf.add(sentenceStates, tf.mul(tf.expandDims(hidden, 1), ends));
-    });
+  /**
+   * Returns S: B x N x D, zero in the slots of absent sentences. The gates of step t are [x_t ; h_{t-1}]
+   * times the gate weights plus their bias; the recurrence runs as one fused operation, which the
+   * per-step tfjs ops took over a thousand kernel calls for (see src/backend/fused-lstm.ts). Each step's
+   * word dropout draws its seed in step order, then S's dropout draws one.
+   */
+  apply(inputs: TextInputs, forwardContext: ForwardContext): tf.Tensor3D {
+    const context = partContext(forwardContext, 'text');
+    const words = inputs.tokensByStep.map((tokens) =>
+      dropout(tf.gather(this.embedding, tokens) as tf.Tensor2D, this.dropRate, context),
+    );
+    const sentenceStates = lstmSentenceStates(
+      tf.stack(words) as tf.Tensor3D,
+      this.gates.weight as tf.Tensor2D,
+      this.gates.bias as tf.Tensor1D,
+      inputs.sentenceSteps,
+      inputs.sentences,
+    );
     return dropout(sentenceStates, this.dropRate, context);
   }
 }

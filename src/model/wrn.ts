@@ -5,10 +5,9 @@
  * WRN16-4 has about 2.75M parameters; at 224x224 input its feature map is 14 x 14 x 256.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config/schema.ts';
-import { BatchNorm, Conv2d, dropout, type ForwardContext } from './layers.ts';
+import { BatchNorm, Conv2d, dropout, partContext, type ForwardContext } from './layers.ts';
 import type { ParameterStore } from './parameters.ts';
-import type { Backbone } from './backbone.ts';
+import type { Backbone, WrnBackboneConfig } from './backbone.ts';
 
 const STEM_CHANNELS = 16;
 const STEM_STRIDE = 4;
@@ -50,7 +49,7 @@ class WideBlock {
 }
 
 /** Build WRN-depth-widenFactor from the backbone settings. */
-export function buildWrn(config: ModelConfig['backbone'], store: ParameterStore): Backbone {
+export function buildWrn(config: WrnBackboneConfig, store: ParameterStore): Backbone {
   const blocksPerStage = (config.depth - 4) / 6;
   if (!Number.isInteger(blocksPerStage) || blocksPerStage < 1) {
     throw new Error(`WRN depth must be 6n + 4 with n >= 1; got ${config.depth}.`);
@@ -72,7 +71,8 @@ export function buildWrn(config: ModelConfig['backbone'], store: ParameterStore)
   return {
     channels: inChannels,
     totalStride: STEM_STRIDE * 2 * 2,
-    apply(images, context) {
+    apply(images, forwardContext) {
+      const context = partContext(forwardContext, 'cnn');
       let x = stem.apply(images);
       for (const block of blocks) x = block.apply(x, context);
       return tf.relu(finalNorm.apply(x, context));

@@ -1,7 +1,8 @@
 /**
- * The training loop: SGD with momentum for the CNN and Adam for everything else, both decayed per epoch;
- * text dropped per mini-batch with probability r; the attention gradient clipped by global norm;
- * validation after every epoch, keeping the weights of the best epoch.
+ * The training loop. SGD with momentum trains the CNN and Adam everything else, both decayed per epoch,
+ * with a learning-rate factor per part; frozen parts are left out. Text is dropped per mini-batch with
+ * probability r, and the attention gradient is clipped by global norm. Validation after every epoch keeps
+ * the weights of the best epoch.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../config/schema.ts';
@@ -9,8 +10,12 @@ import { makeBatch, type PreparedData, type Sample } from '../data/index.ts';
 import { predict } from '../evaluate/evaluate.ts';
 import type { EventListener, ValidationMetrics } from '../events.ts';
 import { disposeModelInputs, toModelInputs } from '../model/inputs.ts';
-import type { TandemNet } from '../model/tandem-net.ts';
+import type { Model } from '../model/model.ts';
+import { MODEL_PARTS, type ModelPart } from '../model/parameters.ts';
+import type { ShardedTraining } from '../parallel/sharded-training.ts';
 import type { Random } from '../random.ts';
+import { bestSnapshot, captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint.ts';
+import { checkStep, type Divergence } from './divergence.ts';
 import { Adam, clipByGlobalNorm, SgdMomentum, type Optimizer } from './optimizers.ts';
 
 /** One row of the training history. */
@@ -18,11 +23,15 @@ export interface EpochRecord {
   epoch: number;
   trainLoss: number;
   trainAccuracy: number;
-  /** Share of this epoch's mini-batches whose text was dropped. */
+  /** Share of this epoch's mini-batches whose text was dropped; 0 for a model that reads no text. */
   textDroppedShare: number;
   validation: ValidationMetrics;
+  /** train.cnn.learningRate after this epoch's decay steps, before any part's factor. */
   cnnLearningRate: number;
+  /** train.others.learningRate after this epoch's decay steps, before any part's factor. */
   othersLearningRate: number;
+  /** The learning rate of each trained part in this epoch; frozen parts and parts without parameters are absent. */
+  learningRates: Partial<Record<ModelPart, number>>;
   seconds: number;
 }
 
@@ -32,16 +41,27 @@ export interface TrainResult {
   bestEpoch: number;
   /** True when `signal` stopped training before the last epoch. */
   interrupted: boolean;
+  /** Set when a loss or a weight became NaN or infinite; the model then holds the diverged weights. */
+  divergence?: Divergence;
 }
 
 export interface TrainOptions {
   config: ExperimentConfig;
   data: PreparedData;
-  model: TandemNet;
+  model: Model;
   random: Random;
   emit: EventListener;
   /** Checked between mini-batches; when aborted, training stops after the current step. */
   signal?: AbortSignal;
+  /** A checkpoint to continue from: training starts at its epoch + 1 with its weights, optimisers and random streams. */
+  resume?: TrainingState;
+  /** Called after every epoch with the state to checkpoint; training waits for it to settle. */
+  onEpochEnd?: (state: TrainingState) => Promise<void> | void;
+  /**
+   * Computes each step's gradient from shards of the batch, on worker threads or as micro-batches,
+   * instead of in one pass in this thread (see src/parallel/sharded-training.ts). The caller closes it.
+   */
+  sharded?: ShardedTraining;
 }
 
 /** Split the training samples into shuffled mini-batches; a last batch of one sample joins the one before. */
@@ -57,25 +77,55 @@ export function epochBatches(samples: readonly Sample[], batchSize: number, rand
 /** Higher is better for every selection metric; loss is negated. */
 function selectionScore(metrics: ValidationMetrics, config: ExperimentConfig): number {
   const metric = config.train.selectBy;
-  return metric === 'loss' ? -metrics.loss : metrics[metric];
+  if (metric === 'loss') return -metrics.loss;
+  const score = metrics[metric];
+  // The config check rejects accuracyWithText for a model that reads no text.
+  if (score === null) throw new Error(`train.selectBy is ${metric}, which this model does not measure.`);
+  return score;
+}
+
+/** A part that training updates: its parameters and their optimiser. */
+interface TrainedPart {
+  part: ModelPart;
+  variables: tf.Variable[];
+  optimizer: Optimizer;
+}
+
+/**
+ * Creates the optimiser of each part that is not frozen and has parameters: SGD for the CNN, and for every
+ * other part its own Adam with the shared settings. Adam updates each element from its own moments and the
+ * shared step count, so one Adam per part updates exactly as one Adam over all of them would.
+ */
+function createTrainedParts(model: Model, config: ExperimentConfig): TrainedPart[] {
+  const { cnn, others, parts } = config.train;
+  const trained: TrainedPart[] = [];
+  for (const part of MODEL_PARTS) {
+    const variables = model.store.trainable(part);
+    if (parts[part].frozen || variables.length === 0) continue;
+    const scale = parts[part].learningRateScale;
+    const optimizer =
+      part === 'cnn'
+        ? new SgdMomentum(variables, cnn.learningRate * scale, cnn.momentum, cnn.weightDecay)
+        : new Adam(variables, others.learningRate * scale, others.beta1, others.beta2, others.epsilon);
+    trained.push({ part, variables, optimizer });
+  }
+  return trained;
 }
 
 export class Trainer {
-  private readonly cnnOptimizer: Optimizer;
-  private readonly othersOptimizer: Optimizer;
-  private readonly cnnVariables: tf.Variable[];
-  private readonly attentionVariables: tf.Variable[];
-  private readonly otherVariables: tf.Variable[];
+  private readonly trainedParts: TrainedPart[];
+  private readonly frozenParts: ReadonlySet<ModelPart>;
+  /** The base rates of train.cnn and train.others, decayed after every epoch. */
+  private cnnLearningRate: number;
+  private othersLearningRate: number;
 
   constructor(private readonly options: TrainOptions) {
     const { model, config } = options;
-    const store = model.store;
-    this.cnnVariables = store.trainable('cnn');
-    this.attentionVariables = store.trainable('attention');
-    this.otherVariables = [...store.trainable('text'), ...this.attentionVariables, ...store.trainable('classifier')];
-    const { cnn, others } = config.train;
-    this.cnnOptimizer = new SgdMomentum(this.cnnVariables, cnn.learningRate, cnn.momentum, cnn.weightDecay);
-    this.othersOptimizer = new Adam(this.otherVariables, others.learningRate, others.beta1, others.beta2, others.epsilon);
+    this.trainedParts = createTrainedParts(model, config);
+    if (this.trainedParts.length === 0) throw new Error('Every model part with parameters is frozen, so training has nothing to update.');
+    this.frozenParts = new Set(MODEL_PARTS.filter((part) => config.train.parts[part].frozen));
+    this.cnnLearningRate = config.train.cnn.learningRate;
+    this.othersLearningRate = config.train.others.learningRate;
   }
 
   /** Train for the configured epochs and leave the best epoch's weights in the model. */
@@ -89,8 +139,18 @@ export class Trainer {
     const augmentRandom = this.options.random.fork('augment');
     const textDropRandom = this.options.random.fork('text-drop');
     const dropoutRandom = this.options.random.fork('dropout');
+    // Everything a checkpoint saves and restores, by the names it is saved under.
+    const streams = { shuffle: shuffleRandom, augment: augmentRandom, 'text-drop': textDropRandom, dropout: dropoutRandom };
+    const parts = { store: model.store, optimizers: Object.fromEntries(this.trainedParts.map((t) => [t.part, t.optimizer])), streams };
+    const resume = this.options.resume;
+    if (resume) {
+      restoreTrainingState(resume, parts);
+      history.push(...resume.history);
+      [bestEpoch, bestScore, bestWeights] = [resume.bestEpoch, resume.bestScore ?? -Infinity, bestSnapshot(resume)];
+      [this.cnnLearningRate, this.othersLearningRate] = [resume.learningRates.cnn, resume.learningRates.others];
+    }
 
-    for (let epoch = 1; epoch <= config.train.epochs; epoch++) {
+    for (let epoch = (resume?.epoch ?? 0) + 1; epoch <= config.train.epochs; epoch++) {
       const started = performance.now();
       const batches = epochBatches(data.train, config.train.batchSize, shuffleRandom);
       emit({ type: 'epoch-start', epoch, epochs: config.train.epochs, batches: batches.length });
@@ -102,9 +162,15 @@ export class Trainer {
         if (signal?.aborted) break;
         const batchStarted = performance.now();
         // One draw per mini-batch, whatever r is, so that changing r does not shift other streams.
-        const textDropped = textDropRandom.next() < config.model.textDropRate;
+        const textDropped = model.readsText && textDropRandom.next() < config.model.textDropRate;
         const batch = makeBatch(batches[index], data, { augment: true, random: augmentRandom });
-        const step = this.step(batch, !textDropped, dropoutRandom);
+        const withText = model.readsText && !textDropped;
+        const sharded = this.options.sharded;
+        const step = sharded
+          ? await sharded.step(batch, withText, dropoutRandom.nextUint32(), (gradientOf) => this.applyGradients(gradientOf))
+          : this.step(batch, withText, dropoutRandom);
+        const divergence = checkStep(step.loss, model.store, epoch, index + 1);
+        if (divergence) return { history, bestEpoch, interrupted: false, divergence };
         lossSum += step.loss * batch.size;
         correct += step.correct;
         seen += batch.size;
@@ -138,8 +204,9 @@ export class Trainer {
         trainAccuracy: seen ? correct / seen : 0,
         textDroppedShare: batches.length ? dropped / batches.length : 0,
         validation,
-        cnnLearningRate: this.cnnOptimizer.learningRate,
-        othersLearningRate: this.othersOptimizer.learningRate,
+        cnnLearningRate: this.cnnLearningRate,
+        othersLearningRate: this.othersLearningRate,
+        learningRates: Object.fromEntries(this.trainedParts.map(({ part, optimizer }) => [part, optimizer.learningRate])),
         seconds: (performance.now() - started) / 1000,
       };
       history.push(record);
@@ -153,8 +220,14 @@ export class Trainer {
         seconds: record.seconds,
         best,
       });
-      this.cnnOptimizer.learningRate *= config.train.learningRateDecay;
-      this.othersOptimizer.learningRate *= config.train.learningRateDecay;
+      const decay = config.train.learningRateDecay;
+      this.cnnLearningRate *= decay;
+      this.othersLearningRate *= decay;
+      for (const { optimizer } of this.trainedParts) optimizer.learningRate *= decay;
+      if (this.options.onEpochEnd) {
+        const learningRates = { cnn: this.cnnLearningRate, others: this.othersLearningRate };
+        await this.options.onEpochEnd(captureTrainingState(parts, { epoch, history, learningRates, bestEpoch, bestScore, bestWeights }));
+      }
     }
     return this.finish(history, bestEpoch, bestWeights, false);
   }
@@ -170,23 +243,29 @@ export class Trainer {
   }
 
   private validate(): ValidationMetrics {
-    const { model, data, config } = this.options;
-    const withoutText = predict(model, data.validation, data, config, false);
-    const withText = predict(model, data.validation, data, config, true);
-    return { loss: withoutText.loss, accuracyWithoutText: withoutText.accuracy, accuracyWithText: withText.accuracy };
+    const { model, data, config, emit } = this.options;
+    const progress = (withText: boolean) => (done: number) =>
+      emit({ type: 'evaluation-progress', split: 'validation', withText, done, total: data.validation.length });
+    const withoutText = predict(model, data.validation, data, config, false, progress(false));
+    const withText = model.readsText ? predict(model, data.validation, data, config, true, progress(true)) : null;
+    return {
+      loss: withoutText.loss,
+      accuracyWithoutText: withoutText.accuracy,
+      accuracyWithText: withText?.accuracy ?? null,
+    };
   }
 
   /** One optimisation step on `batch`; returns its mean loss and number of correct predictions. */
   private step(batch: ReturnType<typeof makeBatch>, withText: boolean, dropoutRandom: Random): { loss: number; correct: number } {
     const { model, config } = this.options;
     const inputs = toModelInputs(batch, config.data.maxSentences, withText, 1);
-    const context = { training: true, random: dropoutRandom };
+    const context = { training: true, random: dropoutRandom, frozenParts: this.frozenParts };
     const classes = model.shape.classes;
     let predictions: tf.Tensor | null = null;
 
     const lossTensor = tf.tidy(() => {
       const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
-      const variables = [...this.cnnVariables, ...this.otherVariables];
+      const variables = this.trainedParts.flatMap((trained) => trained.variables);
       const { value, grads } = tf.variableGrads(() => {
         const outputs = model.apply(inputs, context);
         predictions = tf.keep(tf.argMax(outputs.logits, 1));
@@ -194,12 +273,7 @@ export class Trainer {
       }, variables);
       // A part that took no part in this step (the language model when text is dropped) gets a zero
       // gradient, as it does when S is multiplied by zero, so Adam's moments still decay.
-      const gradientOf = (v: tf.Variable) => grads[v.name] ?? tf.zerosLike(v);
-      const attentionGradients = this.attentionVariables.map(gradientOf);
-      const { clipped } = clipByGlobalNorm(attentionGradients, config.train.attentionGradientClip);
-      const clippedByVariable = new Map(this.attentionVariables.map((v, i) => [v, clipped[i]]));
-      this.cnnOptimizer.step(this.cnnVariables.map(gradientOf));
-      this.othersOptimizer.step(this.otherVariables.map((v) => clippedByVariable.get(v) ?? gradientOf(v)));
+      this.applyGradients((v: tf.Variable) => grads[v.name] ?? tf.zerosLike(v));
       return value;
     });
     disposeModelInputs(inputs);
@@ -213,8 +287,19 @@ export class Trainer {
     return { loss, correct };
   }
 
+  /** Updates every trained part from its gradients, clipping the attention's; call it inside tf.tidy. */
+  private applyGradients(gradientOf: (variable: tf.Variable) => tf.Tensor): void {
+    for (const { part, variables, optimizer } of this.trainedParts) {
+      const gradients = variables.map(gradientOf);
+      if (part === 'attention') {
+        optimizer.step(clipByGlobalNorm(gradients, this.options.config.train.attentionGradientClip).clipped);
+      } else {
+        optimizer.step(gradients);
+      }
+    }
+  }
+
   dispose(): void {
-    this.cnnOptimizer.dispose();
-    this.othersOptimizer.dispose();
+    for (const { optimizer } of this.trainedParts) optimizer.dispose();
   }
 }
