@@ -26,16 +26,21 @@ Options:
 
 Environment:
   TANDEM_DATA_ROOT                  Data set folder; overrides data.root in the config.
-  CI                                When set, output stays plain text.
+  CI                                When set, tandem run prints plain lines instead of the live screen.
+  NO_COLOR                          When set and not empty, the live screen uses no colors or styles.
 
 Files of a run folder:
 ${files}
 
 Exit codes:
   0    success
-  1    the run failed (missing data, unreadable image, file system error)
+  1    the run failed (missing data, unreadable image, file system error), or tandem check found a
+       metric outside its tolerance
   2    invalid command line or config
-  130  interrupted with Ctrl-C; the run folder keeps what was written so far
+  3    training diverged (a NaN or infinite loss or weight); the run folder keeps the checkpoint of the
+       last finished epoch, if one finished
+  130  interrupted with Ctrl-C: the first stops after the current training step and keeps the run
+       folder with its history; a second quits at once, keeping what was written so far
 `;
 }
 

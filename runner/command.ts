@@ -4,7 +4,7 @@
  */
 
 /** Process exit codes shared by every command, also listed in `tandem --help`. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, interrupted: 130 } as const;
 
 export interface Command {
   /** The word after `tandem`. */

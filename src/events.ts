@@ -12,7 +12,8 @@ export interface SplitCounts {
 export interface ValidationMetrics {
   loss: number;
   accuracyWithoutText: number;
-  accuracyWithText: number;
+  /** null for a model that reads no text (model.type image-only). */
+  accuracyWithText: number | null;
 }
 
 export type TandemEvent =
@@ -31,10 +32,77 @@ export type TandemEvent =
       seconds: number;
       best: boolean;
     }
+  /** After each evaluation batch; `done` of `total` samples of `split` are classified. */
+  | { type: 'evaluation-progress'; split: 'validation' | 'test'; withText: boolean; done: number; total: number }
   | { type: 'evaluation'; split: 'test'; withText: boolean; accuracy: number; samples: number }
   | { type: 'artifact-written'; path: string; description: string }
   | { type: 'warning'; message: string }
-  | { type: 'run-end'; runDir: string; bestEpoch: number; testAccuracyWithoutText: number; testAccuracyWithText: number; seconds: number };
+  /** A run failed after its run folder was created; the error is thrown after this event. */
+  | { type: 'error'; message: string; runDir: string }
+  | { type: 'run-end'; runDir: string; bestEpoch: number; testAccuracyWithoutText: number; testAccuracyWithText: number | null; seconds: number }
+  /**
+   * Training stopped early on request; `completedEpochs` epochs finished, no test metrics were written, and
+   * the checkpoint of `checkpointEpoch` (null: none yet) is kept.
+   */
+  | {
+      type: 'run-interrupted';
+      runDir: string;
+      completedEpochs: number;
+      epochs: number;
+      bestEpoch: number;
+      checkpointEpoch: number | null;
+      seconds: number;
+    }
+  /**
+   * A loss or weight became NaN or infinite at `step` (1-based mini-batch) of `epoch`. No test metrics
+   * were written. The checkpoint of `checkpointEpoch` is kept (null: none was written yet).
+   */
+  | { type: 'run-diverged'; runDir: string; epoch: number; step: number; reason: string; checkpointEpoch: number | null; seconds: number }
+  | SweepEvent;
+
+/** Final state of one trial of a sweep, as of a single run. */
+export type TrialStatus = 'complete' | 'interrupted' | 'diverged' | 'failed';
+
+/**
+ * Events of a sweep: several runs (trials) of one base config, each with some values changed. Between
+ * `trial-start` and `trial-end` the trial's run emits its own events, from `run-start` on.
+ */
+export type SweepEvent =
+  | {
+      type: 'sweep-start';
+      experiment: string;
+      sweepDir: string;
+      trials: number;
+      /** Name of the headline metric that `trial-end` reports, as shown to the user, e.g. "test accuracy with text". */
+      metric: string;
+    }
+  /** `trial` is 1-based; `label` distinguishes the trial from the others, e.g. "model.textDropRate=0.3". */
+  | { type: 'trial-start'; trial: number; trials: number; label: string }
+  | {
+      type: 'trial-end';
+      trial: number;
+      trials: number;
+      label: string;
+      status: TrialStatus;
+      /** The trial's run folder; null when it failed before creating one. */
+      runDir: string | null;
+      /** Value of the headline metric; null unless the trial is complete. */
+      metricValue: number | null;
+      /** Error message of a failed trial. */
+      error?: string;
+      seconds: number;
+    }
+  | {
+      type: 'sweep-end';
+      sweepDir: string;
+      trials: number;
+      complete: number;
+      failed: number;
+      interrupted: number;
+      /** 1-based trial with the best headline metric; null when no trial is complete. */
+      bestTrial: number | null;
+      seconds: number;
+    };
 
 /** Receives every event of a run; the library calls it synchronously, in order. */
 export type EventListener = (event: TandemEvent) => void;

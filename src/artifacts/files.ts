@@ -12,19 +12,80 @@ export const RUN_FILES = {
   split: { name: 'split.csv', description: 'every image with its patient, label and split' },
   history: { name: 'history.json', description: 'per-epoch training loss and accuracy, validation metrics, seconds' },
   historyCsv: { name: 'history.csv', description: 'the same history as a table' },
-  metrics: { name: 'metrics.json', description: 'test accuracy without and with text, best epoch' },
+  metrics: {
+    name: 'metrics.json',
+    description: 'best epoch; test accuracy and loss, per-class precision, recall and F1, macro-F1 and balanced accuracy, without and with text',
+  },
   confusionWithoutText: { name: 'confusion-without-text.json', description: 'test confusion matrix without text: counts and row rates' },
-  confusionWithoutTextCsv: { name: 'confusion-without-text.csv', description: 'the same matrix as a table' },
+  confusionWithoutTextCsv: { name: 'confusion-without-text.csv', description: 'its counts as a table' },
+  confusionWithoutTextRatesCsv: { name: 'confusion-without-text-rates.csv', description: 'its row rates as a table' },
+  confusionWithoutTextSpec: { name: 'confusion-without-text.vl.json', description: 'Vega-Lite spec of the heat map of the matrix without text' },
+  confusionWithoutTextSvg: { name: 'confusion-without-text.svg', description: 'that heat map rendered as SVG' },
+  confusionWithoutTextPng: { name: 'confusion-without-text.png', description: 'that heat map rendered as PNG' },
   confusionWithText: { name: 'confusion-with-text.json', description: 'test confusion matrix with text: counts and row rates' },
-  confusionWithTextCsv: { name: 'confusion-with-text.csv', description: 'the same matrix as a table' },
+  confusionWithTextCsv: { name: 'confusion-with-text.csv', description: 'its counts as a table' },
+  confusionWithTextRatesCsv: { name: 'confusion-with-text-rates.csv', description: 'its row rates as a table' },
+  confusionWithTextSpec: { name: 'confusion-with-text.vl.json', description: 'Vega-Lite spec of the heat map of the matrix with text' },
+  confusionWithTextSvg: { name: 'confusion-with-text.svg', description: 'that heat map rendered as SVG' },
+  confusionWithTextPng: { name: 'confusion-with-text.png', description: 'that heat map rendered as PNG' },
   predictions: { name: 'predictions.csv', description: 'each test image: label, predictions and probabilities without and with text' },
   events: { name: 'events.ndjson', description: 'every progress event of the run, one JSON object per line' },
+  tsneWithoutText: { name: 'tsne-without-text.csv', description: 't-SNE of the classifier inputs without text: image, label, prediction, x, y' },
+  tsneWithoutTextSpec: { name: 'tsne-without-text.vl.json', description: 'Vega-Lite spec of its scatter plot, coloured by label' },
+  tsneWithoutTextSvg: { name: 'tsne-without-text.svg', description: 'that scatter plot rendered as SVG' },
+  tsneWithoutTextPng: { name: 'tsne-without-text.png', description: 'that scatter plot rendered as PNG' },
+  tsneWithText: { name: 'tsne-with-text.csv', description: 't-SNE of the classifier inputs with text: image, label, prediction, x, y' },
+  tsneWithTextSpec: { name: 'tsne-with-text.vl.json', description: 'Vega-Lite spec of its scatter plot, coloured by label' },
+  tsneWithTextSvg: { name: 'tsne-with-text.svg', description: 'that scatter plot rendered as SVG' },
+  tsneWithTextPng: { name: 'tsne-with-text.png', description: 'that scatter plot rendered as PNG' },
+  attentionStatistics: {
+    name: 'attention-statistics.json',
+    description: 'per label: mean text attention weight of each sentence type, text and image attention shares, counts',
+  },
+  attentionByTypeCsv: { name: 'attention-by-type.csv', description: 'mean text attention weight per label and sentence type, with sentence counts' },
+  attentionShareCsv: { name: 'attention-share.csv', description: 'mean share of attention on text and on the image per label, without and with text' },
+  attentionByTypeSpec: { name: 'attention-by-type.vl.json', description: 'Vega-Lite spec of the heat map of attention-by-type.csv' },
+  attentionByTypeSvg: { name: 'attention-by-type.svg', description: 'that heat map rendered as SVG' },
+  attentionByTypePng: { name: 'attention-by-type.png', description: 'that heat map rendered as PNG' },
+  attentionRelativeByTypeSpec: {
+    name: 'attention-relative-by-type.vl.json',
+    description: 'Vega-Lite spec of the heat map of mean_relative_weight: each weight over its report\'s mean sentence weight',
+  },
+  attentionRelativeByTypeSvg: { name: 'attention-relative-by-type.svg', description: 'that heat map rendered as SVG' },
+  attentionRelativeByTypePng: { name: 'attention-relative-by-type.png', description: 'that heat map rendered as PNG' },
+  attentionMaps: {
+    name: 'attention-maps.json',
+    description: 'the test images drawn in attention-maps/: labels, predictions, image attention grids, sentence weights',
+  },
+  attentionMapsFolder: {
+    name: 'attention-maps',
+    description: 'folder: per drawn image <image>-image.png and its attention overlays <image>-without-text.png, <image>-with-text.png',
+  },
+  analysis: { name: 'analysis.json', description: 't-SNE settings used (perplexity, PCA components and explained variance) and analysis seconds' },
+  report: { name: 'report.html', description: 'self-contained page with all of the above, the config and the provenance' },
+  checkpoints: {
+    name: 'checkpoints',
+    description: 'folder: the checkpoint of the last finished epoch, epoch-<n>/ with checkpoint.json and tensors.safetensors',
+  },
+  complete: { name: 'COMPLETE', description: 'empty marker written last; a run folder without it is unfinished' },
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;
 
+/** The three pictures of an attention map in the attention-maps folder. */
+export type AttentionMapPicture = 'image' | 'without-text' | 'with-text';
+
+/**
+ * Name of one picture of `imageId` in the attention-maps folder: the image id without its extension, then
+ * the picture, e.g. "synpic54610-with-text.png".
+ */
+export function attentionMapFileName(imageId: string, picture: AttentionMapPicture): string {
+  const stem = imageId.replace(/\.[A-Za-z0-9]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${stem}-${picture}.png`;
+}
+
 /** Write `contents` to a temporary name beside `file`, then rename it, so a reader never sees half a file. */
-export function writeFileAtomic(file: string, contents: string): void {
+export function writeFileAtomic(file: string, contents: string | Uint8Array): void {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     writeFileSync(temporary, contents);
@@ -51,6 +112,15 @@ export function fileSystemError(file: string, error: unknown): TandemError {
 /** The open run folder of one run. */
 export class RunFolder {
   private constructor(readonly dir: string) {}
+
+  /** Open the existing run folder `dir` to continue a run in it; throws a TandemError when it has no run.json. */
+  static open(dir: string): RunFolder {
+    const folder = new RunFolder(path.resolve(dir));
+    if (!folder.has('run')) {
+      throw new TandemError(`${folder.dir} is not a run folder: it has no ${RUN_FILES.run.name}. Pass a folder that \`tandem run\` created.`);
+    }
+    return folder;
+  }
 
   /**
    * Create `root/<experiment>/<run id>`, where the run id is the UTC start time. An existing folder is
@@ -92,6 +162,25 @@ export class RunFolder {
 
   writeJson(file: RunFile, value: unknown): string {
     return this.writeText(file, `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  writeBinary(file: RunFile, contents: Uint8Array): string {
+    const target = this.path(file);
+    writeFileAtomic(target, contents);
+    return target;
+  }
+
+  /** Write `name` inside the subfolder `folder` of the run folder, creating the subfolder if needed. */
+  writeInFolder(folder: RunFile, name: string, contents: string | Uint8Array): string {
+    const dir = this.path(folder);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw fileSystemError(dir, error);
+    }
+    const target = path.join(dir, name);
+    writeFileAtomic(target, contents);
+    return target;
   }
 
   /** Append one line to a log file; a log is read line by line, so it needs no atomic rename. */

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { updateFilePaths } from '../config/merge.ts';
+import type { ExperimentConfig } from '../config/schema.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -59,4 +61,28 @@ export function hostInfo(): { node: string; platform: string; arch: string; cpus
     cpus: cpus.length,
     cpuModel: cpus[0]?.model ?? 'unknown',
   };
+}
+
+/**
+ * SHA-256 of the resolved config as JSON with sorted keys, with every file path (the schema fields marked
+ * `filePath`: data.root, data.manifest, output.root, pretrained weights) replaced by "<path>". Where a file
+ * lies does not change the numbers, so the same settings give the same hash in any checkout; the data
+ * fingerprint covers the data files' contents.
+ * NOTE: nothing hashes the contents of a pretrained weights file yet, so replacing that file under the
+ * same name changes neither this hash nor run.json.
+ */
+export function hashConfig(config: ExperimentConfig): string {
+  const settings = structuredClone(config) as unknown as Record<string, unknown>;
+  updateFilePaths(settings, () => '<path>');
+  return createHash('sha256').update(canonicalJson(settings)).digest('hex');
+}
+
+/** JSON with the keys of every object sorted and undefined members left out, so equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, member]) => member !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
 }

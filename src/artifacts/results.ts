@@ -2,7 +2,7 @@
  * Writers for a run's results: history, confusion matrices, predictions, metrics and the split.
  */
 import type { PreparedData } from '../data/index.ts';
-import { confusionMatrix, type ConfusionMatrix } from '../evaluate/metrics.ts';
+import { classificationReport, confusionMatrix, type ClassificationReport, type ConfusionMatrix } from '../evaluate/metrics.ts';
 import type { Predictions } from '../evaluate/evaluate.ts';
 import type { EpochRecord } from '../train/train.ts';
 import { toCsv, type RunFolder } from './files.ts';
@@ -15,7 +15,8 @@ export function writeHistory(folder: RunFolder, history: EpochRecord[]): string[
     r.trainAccuracy,
     r.validation.loss,
     r.validation.accuracyWithoutText,
-    r.validation.accuracyWithText,
+    // Empty for a model that reads no text.
+    r.validation.accuracyWithText ?? '',
     r.textDroppedShare,
     r.cnnLearningRate,
     r.othersLearningRate,
@@ -36,33 +37,79 @@ export function writeHistory(folder: RunFolder, history: EpochRecord[]): string[
   return [folder.writeJson('history', history), folder.writeText('historyCsv', toCsv(header, rows))];
 }
 
-function confusionCsv(matrix: ConfusionMatrix): string {
+function confusionCsv(matrix: ConfusionMatrix, values: 'counts' | 'rates'): string {
   const header = ['true \\ predicted', ...matrix.classes];
-  return toCsv(header, matrix.counts.map((row, i) => [matrix.classes[i], ...row]));
+  return toCsv(header, matrix[values].map((row, i) => [matrix.classes[i], ...row]));
 }
 
-/** Write both test confusion matrices; returns them and the paths written. */
+/** The confusion matrices, their per-class scores and the paths written; `Missing` is null when with-text predictions may be absent. */
+export interface WrittenConfusionMatrices<Missing extends null = never> {
+  matrices: { withoutText: ConfusionMatrix; withText: ConfusionMatrix | Missing };
+  reports: { withoutText: ClassificationReport; withText: ClassificationReport | Missing };
+  paths: string[];
+}
+
+/**
+ * Write both test confusion matrices, as JSON, a counts table and a row-rates table; returns the matrices,
+ * their per-class scores and the paths written. `withText` is null for a model that reads no text, which
+ * gets no with-text files.
+ */
 export function writeConfusionMatrices(
   folder: RunFolder,
   classes: string[],
   withoutText: Predictions,
   withText: Predictions,
-): { matrices: { withoutText: ConfusionMatrix; withText: ConfusionMatrix }; paths: string[] } {
+): WrittenConfusionMatrices;
+export function writeConfusionMatrices(
+  folder: RunFolder,
+  classes: string[],
+  withoutText: Predictions,
+  withText: Predictions | null,
+): WrittenConfusionMatrices<null>;
+export function writeConfusionMatrices(
+  folder: RunFolder,
+  classes: string[],
+  withoutText: Predictions,
+  withText: Predictions | null,
+): WrittenConfusionMatrices<null> {
   const matrices = {
     withoutText: confusionMatrix(withoutText.labels, withoutText.predictions, classes),
-    withText: confusionMatrix(withText.labels, withText.predictions, classes),
+    withText: withText && confusionMatrix(withText.labels, withText.predictions, classes),
+  };
+  const reports = {
+    withoutText: classificationReport(matrices.withoutText),
+    withText: matrices.withText && classificationReport(matrices.withText),
   };
   const paths = [
     folder.writeJson('confusionWithoutText', matrices.withoutText),
-    folder.writeText('confusionWithoutTextCsv', confusionCsv(matrices.withoutText)),
-    folder.writeJson('confusionWithText', matrices.withText),
-    folder.writeText('confusionWithTextCsv', confusionCsv(matrices.withText)),
+    folder.writeText('confusionWithoutTextCsv', confusionCsv(matrices.withoutText, 'counts')),
+    folder.writeText('confusionWithoutTextRatesCsv', confusionCsv(matrices.withoutText, 'rates')),
   ];
-  return { matrices, paths };
+  if (matrices.withText) {
+    paths.push(
+      folder.writeJson('confusionWithText', matrices.withText),
+      folder.writeText('confusionWithTextCsv', confusionCsv(matrices.withText, 'counts')),
+      folder.writeText('confusionWithTextRatesCsv', confusionCsv(matrices.withText, 'rates')),
+    );
+  }
+  return { matrices, reports, paths };
 }
 
-/** Write predictions.csv: one row per test image, with and without text side by side. */
-export function writePredictions(folder: RunFolder, classes: string[], withoutText: Predictions, withText: Predictions): string {
+/**
+ * Write predictions.csv: one row per test image, with and without text side by side. `withText` is null
+ * for a model that reads no text, whose file has only the without-text columns.
+ */
+export function writePredictions(folder: RunFolder, classes: string[], withoutText: Predictions, withText: Predictions | null): string {
+  if (!withText) {
+    const header = ['image', 'label', 'prediction_without_text', ...classes.map((c) => `p_without_text_${c}`)];
+    const rows = withoutText.ids.map((id, i) => [
+      id,
+      classes[withoutText.labels[i]],
+      classes[withoutText.predictions[i]],
+      ...Array.from(withoutText.probabilities.subarray(i * classes.length, (i + 1) * classes.length)),
+    ]);
+    return folder.writeText('predictions', toCsv(header, rows));
+  }
   const header = [
     'image',
     'label',

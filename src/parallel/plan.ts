@@ -1,0 +1,117 @@
+/**
+ * How a run's training steps are split: the number of gradient workers (train.workers) and the largest
+ * shard that fits one wasm heap (train.microBatchSize), and the choice between the trainer's own step and
+ * a sharded one.
+ */
+import { availableParallelism } from 'node:os';
+import type { ResolvedBackendName } from '../backend/select.ts';
+import { estimateWasmTrainingStep, WASM_HEAP_LIMIT_BYTES } from '../config/memory.ts';
+import type { ExperimentConfig } from '../config/schema.ts';
+import { TandemError } from '../errors.ts';
+
+/** A worker or micro-batch setting: 'auto' or an explicit count. */
+export type ParallelSetting = 'auto' | number;
+
+/** Backends whose tensors live in one thread, so that worker threads add cores. */
+const THREADED_BACKENDS: readonly ResolvedBackendName[] = ['wasm', 'cpu'];
+
+/**
+ * The most workers that `auto` starts. Each one holds a replica of the model and its own wasm heap, and
+ * the training thread copies every weight to each one per step.
+ */
+const MAX_AUTO_WORKERS = 8;
+
+/**
+ * Measured peak tensor bytes of a training step divided by estimateWasmTrainingStep's estimate, for the
+ * default model at 64 to 224 pixels on the wasm backend (tf.profile's peakBytes, from
+ * `npm run bench -- --memory`). The estimate leaves out kernels' scratch memory, so shards are planned
+ * against the estimate times this factor.
+ */
+export const WASM_ESTIMATE_CALIBRATION = 1.5;
+
+/**
+ * The share of the 4 GiB wasm heap that a shard may plan to use: the rest is left to fragmentation and
+ * to the heap's growth, which may need a larger contiguous block than the tensors themselves.
+ */
+const WASM_HEAP_SHARE = 0.8;
+
+/** train.workers and train.microBatchSize, with 'auto' when the config does not set them. */
+export function parallelSettings(config: ExperimentConfig): { workers: ParallelSetting; microBatchSize: ParallelSetting } {
+  const train = config.train as { workers?: ParallelSetting; microBatchSize?: ParallelSetting };
+  return { workers: train.workers ?? 'auto', microBatchSize: train.microBatchSize ?? 'auto' };
+}
+
+/**
+ * Resolves train.workers: 'auto' is one worker per core (at most 8) on the wasm backend, whose kernels
+ * use one thread each under Node, and 1 on the other backends: tfjs-node runs its own threads, and the
+ * pure-JavaScript cpu backend is meant for tests. An explicit count above 1 needs wasm or cpu, because
+ * libtensorflow's bindings cannot be loaded in worker threads.
+ */
+export function resolveWorkerCount(setting: ParallelSetting, backend: ResolvedBackendName, cores = availableParallelism()): number {
+  if (setting === 'auto') return backend === 'wasm' ? Math.max(1, Math.min(cores, MAX_AUTO_WORKERS)) : 1;
+  if (!Number.isInteger(setting) || setting < 1) {
+    throw new TandemError(`train.workers must be auto or a positive integer, got ${setting}.`);
+  }
+  if (setting > 1 && !THREADED_BACKENDS.includes(backend)) {
+    throw new TandemError(
+      `train.workers is ${setting}, but backend ${backend} runs its own threads and cannot run in worker threads. ` +
+        'Set train.workers to 1 or auto, or use backend wasm.',
+    );
+  }
+  return setting;
+}
+
+/**
+ * Resolves train.microBatchSize, the most samples that one shard may hold. 'auto' is unlimited except on
+ * the wasm backend, where it is the largest shard whose estimated step (see WASM_ESTIMATE_CALIBRATION)
+ * fits WASM_HEAP_SHARE of the heap, and at least 1.
+ */
+export function resolveMaxShardSize(config: ExperimentConfig, setting: ParallelSetting, backend: ResolvedBackendName): number {
+  if (setting !== 'auto') {
+    if (!Number.isInteger(setting) || setting < 1) {
+      throw new TandemError(`train.microBatchSize must be auto or a positive integer, got ${setting}.`);
+    }
+    return setting;
+  }
+  if (backend !== 'wasm') return Number.MAX_SAFE_INTEGER;
+  const estimate = estimateWasmTrainingStep(config);
+  const available = WASM_HEAP_LIMIT_BYTES * WASM_HEAP_SHARE - estimate.fixedBytes;
+  return Math.max(1, Math.floor(available / (estimate.perSampleBytes * WASM_ESTIMATE_CALIBRATION)));
+}
+
+/** The resolved split of a run's training steps, as run.json records it. */
+export interface ParallelPlan {
+  /** Gradient worker threads; 1 computes every step in the training thread. */
+  workers: number;
+  /** The most samples per shard (micro-batch). */
+  maxShardSize: number;
+  /** Whether steps are sharded (several workers, or micro-batches), or the trainer's own step runs. */
+  sharded: boolean;
+}
+
+/** Resolves the split of `config`'s training steps on `backend`. */
+export function planParallelism(config: ExperimentConfig, backend: ResolvedBackendName, cores = availableParallelism()): ParallelPlan {
+  const settings = parallelSettings(config);
+  const workers = resolveWorkerCount(settings.workers, backend, cores);
+  const maxShardSize = resolveMaxShardSize(config, settings.microBatchSize, backend);
+  const sharded = workers > 1 || maxShardSize < config.train.batchSize;
+  return { workers, maxShardSize, sharded };
+}
+
+/** What run.json records about the split of the training steps. */
+export interface ParallelRecord extends ParallelPlan {
+  /** How the split changes the result, in words. */
+  note: string;
+}
+
+/** Describes `plan` for run.json. */
+export function describeParallelPlan(plan: ParallelPlan): ParallelRecord {
+  const note = plan.sharded
+    ? `Each step's gradient is the size-weighted mean of the gradients of the batch's shards (at most ` +
+      `${plan.maxShardSize} samples each, computed by ${plan.workers} worker threads), as in PyTorch's ` +
+      'DistributedDataParallel without SyncBatchNorm: batch norm normalises each shard with its own ' +
+      'statistics, and dropout draws a stream per shard. Results repeat for the same seed and worker count.'
+    : 'Each step runs on the whole batch in the training thread.';
+  const maxShardSize = Math.min(plan.maxShardSize, Number.MAX_SAFE_INTEGER);
+  return { ...plan, maxShardSize, note };
+}
