@@ -11,9 +11,12 @@ import { EXIT, UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
 function helpText(): string {
-  const commands = COMMANDS.map((c) => `  ${c.usage.padEnd(34)}${c.summary}`).join('\n');
+  // Each column is as wide as its longest entry plus two spaces, so no entry runs into its description.
+  const usageWidth = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2;
+  const commands = COMMANDS.map((c) => `  ${c.usage.padEnd(usageWidth)}${c.summary}`).join('\n');
+  const fileWidth = Math.max(...Object.values(RUN_FILES).map((file) => file.name.length)) + 2;
   const files = Object.values(RUN_FILES)
-    .map((file) => `  ${file.name.padEnd(34)}${file.description}`)
+    .map((file) => `  ${file.name.padEnd(fileWidth)}${file.description}`)
     .join('\n');
   return `Usage: tandem <command> [options]
 
