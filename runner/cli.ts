@@ -96,10 +96,10 @@ export async function main(argv: string[]): Promise<number> {
 
 try {
   process.exitCode = await main(process.argv.slice(2));
-  // NOTE: a Ctrl-C during the first training step has, now and then, left the process running after the
-  // interrupted run was recorded and its message printed (seen in the tmux test, cause not found yet;
-  // the gradient worker threads are the suspect). Everything is written by then, and stdout and stderr
-  // are synchronous on Linux, so ending the process here loses nothing.
+  // Everything is written by now, and stdout and stderr are synchronous on Linux, so ending the process
+  // here loses nothing even if a worker thread or the screen still holds the event loop.
+  // NOTE: a Ctrl-C during the first steps of epoch 1 on the Ink screen has now and then left the process
+  // running after its interrupted message, with one worker too. The cause is not found yet.
   if (process.exitCode === EXIT.interrupted) process.exit(EXIT.interrupted);
 } catch (error) {
   if (error instanceof TandemError) {
