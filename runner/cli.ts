@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
   // Everything is written by now, and stdout and stderr are synchronous on Linux, so ending the process
-  // here loses nothing even if a worker thread or the screen still holds the event loop.
+  // here loses nothing even if a worker thread or the screen still keeps the event loop alive.
   // NOTE: a Ctrl-C during the first steps of epoch 1 on the Ink screen has now and then left the process
   // running after its interrupted message, with one worker too. The cause is not found yet.
   if (process.exitCode === EXIT.interrupted) process.exit(EXIT.interrupted);

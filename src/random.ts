@@ -52,22 +52,22 @@ export class Random {
     return t;
   }
 
-  /** A float in [0, 1). */
+  /** Returns a float in [0, 1). */
   next(): number {
     return this.nextUint32() / 4294967296;
   }
 
-  /** An integer in [0, n). */
+  /** Returns an integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
 
-  /** A float in [low, high). */
+  /** Returns a float in [low, high). */
   uniform(low: number, high: number): number {
     return low + (high - low) * this.next();
   }
 
-  /** A standard normal sample (Box-Muller). */
+  /** Returns a standard normal sample (Box-Muller transform). */
   normal(): number {
     let u = this.next();
     while (u === 0) u = this.next();

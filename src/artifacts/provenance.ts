@@ -1,5 +1,5 @@
 /**
- * What run.json records about where a result came from.
+ * Provenance records for run.json: source state, package versions, host and config hash.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -46,7 +46,7 @@ export class TandemNet implements Model {
       if (inputs.textScale !== 1) text = tf.mul(text, inputs.textScale);
       sentenceMask = inputs.sentenceMask ?? tf.ones([batchSize, this.shape.sentences]);
     } else {
-      // Without text every slot holds S = 0, as in training mini-batches whose text was dropped.
+      // Without text every slot is S = 0, as in training mini-batches whose text was dropped.
       text = tf.zeros([batchSize, this.shape.sentences, this.config.text.hiddenSize]);
       sentenceMask = tf.ones([batchSize, this.shape.sentences]);
     }

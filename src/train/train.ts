@@ -41,7 +41,7 @@ export interface TrainResult {
   bestEpoch: number;
   /** True when `signal` stopped training before the last epoch. */
   interrupted: boolean;
-  /** Set when a loss or a weight became NaN or infinite; the model then holds the diverged weights. */
+  /** Set when a loss or a weight became NaN or infinite; the model then contains the diverged weights. */
   divergence?: Divergence;
 }
 

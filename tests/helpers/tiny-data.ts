@@ -7,7 +7,7 @@ import { buildVocabulary, type PreparedData, type Sample } from '../../src/data/
 import { Random } from '../../src/random.ts';
 import { makeExperimentConfig, mergeDeep, type ConfigOverrides } from '../fixtures/experiment-config.ts';
 
-/** A config with tiny model sizes; `overrides` is merged into it section by section. */
+/** Build a config with tiny model sizes, with `overrides` merged in section by section. */
 export function tinyConfig(overrides: ConfigOverrides = {}): ExperimentConfig {
   const base = {
     name: 'tiny',
