@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -51,12 +51,18 @@ let socketCount = 0;
 class TmuxPane {
   private readonly socket = `tandem-test-${process.pid}-${++socketCount}`;
   private readonly target = 'run';
+  private readonly statusFile: string;
 
   constructor(command: string, environment: NodeJS.ProcessEnv, columns: number, rows: number) {
-    // remain-on-exit keeps the pane, its last screen and its exit status after the command ends.
-    const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'tandem-tmux-')), 'tmux.conf');
+    // remain-on-exit keeps the pane and its last screen after the command ends.
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'tandem-tmux-'));
+    const configFile = path.join(folder, 'tmux.conf');
+    this.statusFile = path.join(folder, 'exit-status');
     writeFileSync(configFile, 'set -g remain-on-exit on\nset -g history-limit 1000\n');
-    this.tmux(['-f', configFile, 'new-session', '-d', '-s', this.target, '-x', String(columns), '-y', String(rows), command], environment);
+    // The pane's shell waits for the command and writes its exit status to a file, because tmux has now
+    // and then left the ended process unreaped, with no pane_dead_status to read.
+    const wrapped = `${command}; echo $? > ${shellQuote(this.statusFile)}`;
+    this.tmux(['-f', configFile, 'new-session', '-d', '-s', this.target, '-x', String(columns), '-y', String(rows), wrapped], environment);
   }
 
   private tmux(args: string[], environment: NodeJS.ProcessEnv = process.env): string {
@@ -86,6 +92,10 @@ class TmuxPane {
    * reaped the process, so a dead pane without a status or signal counts as still running.
    */
   exitStatus(): number | null {
+    if (existsSync(this.statusFile)) {
+      const written = readFileSync(this.statusFile, 'utf8').trim();
+      if (written !== '') return Number(written);
+    }
     const format = '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}';
     const [dead, status, signal] = this.tmux(['display-message', '-p', '-t', this.target, format]).trim().split(':');
     if (dead !== '1') return null;
@@ -151,7 +161,7 @@ describe('tandem run in a terminal', () => {
   test('progress bar advances and Ctrl-C stops the run', { skip: skipTerminal }, async () => {
     assert.ok(!tmuxMissing, 'tmux not found. CI installs it with .ci/run; run: apt-get install -y tmux');
     const { file, dir } = longSmokeConfig();
-    const pane = new TmuxPane(`exec ${shellQuote(process.execPath)} ${shellQuote(tandemBin)} run ${shellQuote(file)}`, terminalEnvironment(), 100, 30);
+    const pane = new TmuxPane(`${shellQuote(process.execPath)} ${shellQuote(tandemBin)} run ${shellQuote(file)}`, terminalEnvironment(), 100, 30);
     panes.push(pane);
 
     const first = await waitFor(pane, 'the progress bar', progressBar);
@@ -185,7 +195,7 @@ describe('tandem run in a terminal', () => {
   test('NO_COLOR leaves out every color code', { skip: skipTerminal }, async () => {
     assert.ok(!tmuxMissing, 'tmux not found. CI installs it with .ci/run; run: apt-get install -y tmux');
     const { file } = longSmokeConfig();
-    const command = `exec ${shellQuote(process.execPath)} ${shellQuote(tandemBin)} run ${shellQuote(file)}`;
+    const command = `${shellQuote(process.execPath)} ${shellQuote(tandemBin)} run ${shellQuote(file)}`;
     const pane = new TmuxPane(command, terminalEnvironment({ NO_COLOR: '1' }), 100, 30);
     panes.push(pane);
 
