@@ -1,19 +1,19 @@
 /**
- * `npm run bench`: times a training step of the default TandemNet on every available tfjs backend and in
- * PyTorch on the CPU, alternating them, at several image and batch sizes; times one epoch of the default
- * VQA-RAD experiment; and writes the tables into BENCHMARKS.md between its generated-part markers.
+ * `npm run bench`: times a training step of the default TandemNet at several image and batch sizes, on
+ * every available tfjs backend and in PyTorch on the CPU, taking turns. Then it times one epoch of the
+ * default VQA-RAD experiment and writes the tables into BENCHMARKS.md between its generated-part markers.
  *
  * Every measurement runs in a child process of its own, so that one runner's memory and warm caches do
- * not leak into the next, and the runners take turns in each round so that a change in the machine's
- * load hits all of them alike.
+ * not leak into the next. The runners take turns in each round, so that a change in the machine's load
+ * hits all of them alike.
  *
  * Options (npm run bench -- --sizes 64 --batches 8 ...):
  *   --sizes 224,112,64    image sides in pixels
  *   --batches 8,32        batch sizes
  *   --rounds 2            times each runner is measured per cell, alternating with the others
  *   --steps 3             timed steps per measurement, after --warmup untimed ones (default 1)
- *   --cpu-cells 64x8      cells that the pure-JavaScript cpu backend runs ('none' for none); it is about
- *                         40 times slower than wasm, so it skips the others
+ *   --cpu-cells 64x8      cells that the pure-JavaScript cpu backend runs ('none' for none), in one round;
+ *                         it is hundreds of times slower than wasm, so it skips the others
  *   --no-torch            skip PyTorch; --no-epoch skips the epoch; --no-write prints instead of writing
  *   --output BENCHMARKS.md
  */
@@ -56,6 +56,8 @@ interface Runner {
   /** Returns the command of one measurement, or null when this runner skips the cell. */
   command(size: number, batch: number): { file: string; args: string[]; env?: NodeJS.ProcessEnv } | null;
   skipReason?: (size: number, batch: number) => string;
+  /** Rounds this runner takes part in, when fewer than --rounds: the slow cpu backend is measured once. */
+  rounds?: number;
 }
 
 /** The JSON that tfjs-step.ts and torch_step.py print. */
@@ -86,12 +88,18 @@ function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
-/** Describes why a child failed in one line: the last line of its error output, or its exit. */
+/**
+ * Describes why a child failed in one line: the first line of its error output that names an error (Node
+ * prints the stack and then its own version), else the last line, else the exit.
+ */
 function describeFailure(error: unknown): string {
-  const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
-  const lastLine = stderr.split('\n').filter((line) => line.trim() !== '').pop();
   if ((error as { killed?: boolean }).killed) return `timed out after ${CHILD_TIMEOUT_MS / 60000} min`;
-  return (lastLine ?? (error as Error).message).slice(0, 160);
+  const lines = String((error as { stderr?: string }).stderr ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const errorLine = lines.find((line) => /error/i.test(line)) ?? lines.pop();
+  return (errorLine ?? (error as Error).message).replace(/\|/g, '/').slice(0, 200);
 }
 
 /** Finds a Python interpreter that imports torch; returns it with torch's version, or the reason for none. */
@@ -138,10 +146,17 @@ function machineInfo(): MachineInfo {
   };
 }
 
-function tfjsRunner(backend: string, workers: string, label: string, cells: ((size: number, batch: number) => boolean) | null): Runner {
+function tfjsRunner(
+  backend: string,
+  workers: string,
+  label: string,
+  cells: ((size: number, batch: number) => boolean) | null,
+  rounds?: number,
+): Runner {
   return {
     id: `${backend}-${workers}`,
     label,
+    rounds,
     command(size, batch) {
       if (cells !== null && !cells(size, batch)) return null;
       const args = ['--import', 'tsx', 'scripts/bench/tfjs-step.ts', '--size', `${size}`, '--batch', `${batch}`, '--backend', backend];
@@ -162,7 +177,7 @@ async function main(): Promise<void> {
   const runners: Runner[] = [
     tfjsRunner('wasm', '1', 'tfjs wasm, 1 worker', null),
     tfjsRunner('wasm', `${Math.min(machine.cores, 8)}`, `tfjs wasm, ${Math.min(machine.cores, 8)} workers (default)`, null),
-    tfjsRunner('cpu', '1', 'tfjs cpu', (size, batch) => cpuCells.has(`${size}x${batch}`)),
+    tfjsRunner('cpu', '1', 'tfjs cpu', (size, batch) => cpuCells.has(`${size}x${batch}`), 1),
   ];
   for (const [backend, packageName] of [['tensorflow', '@tensorflow/tfjs-node'], ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']] as const) {
     if (isInstalled(packageName)) runners.push(tfjsRunner(backend, '1', `tfjs ${backend}`, null));
@@ -222,7 +237,7 @@ async function main(): Promise<void> {
             cell.skipped = runner.skipReason?.(size, batch) ?? 'not run';
             continue;
           }
-          if (cell.failure !== undefined) continue;
+          if (cell.failure !== undefined || round >= (runner.rounds ?? rounds)) continue;
           process.stderr.write(`${size}px batch ${batch}: ${runner.label}, round ${round + 1} of ${rounds}\n`);
           try {
             const { stdout } = await runChild(command.file, command.args, command.env);

@@ -1,14 +1,15 @@
 /**
- * Times training steps of the default TandemNet on one tfjs backend, with text, as the trainer runs them:
- * the gradient of every trained parameter, the attention gradient clipped at its norm, SGD with momentum
- * for the CNN and Adam for the rest. With one worker the step runs in this thread exactly as the
- * trainer's own step does (or as micro-batches when the batch does not fit the wasm heap); with more it
- * runs on ShardedTraining's worker threads.
+ * Times training steps of the default TandemNet on one tfjs backend, with text, as the trainer runs them.
+ * A step computes the gradient of every trained parameter, clips the attention gradient at its norm, and
+ * applies SGD with momentum to the CNN and Adam to the rest. With one worker the step runs in this thread
+ * as the trainer's own step does, or as micro-batches when the batch does not fit the wasm heap. With more
+ * workers it runs on ShardedTraining's worker threads.
  *
  * Prints one JSON object: the duration of every timed step in ms, the peak resident memory of the process
  * (worker threads included) and the shard plan. `--profile` also prints the kernels of one in-thread step
- * to stderr, and `--memory` adds the peak tensor bytes of one in-thread step (tf.profile) beside the
- * config check's estimate for it; `--gemm` times float32 matrix products on the backend instead. Run by scripts/bench/run.ts, or alone:
+ * to stderr. `--memory` adds the peak tensor bytes of one in-thread step (tf.profile) beside the config
+ * check's estimate for it. `--gemm` times float32 matrix products on the backend instead. Run by
+ * scripts/bench/run.ts, or alone:
  *
  *   node --import tsx scripts/bench/tfjs-step.ts --size 64 --batch 32 --workers 2 --steps 3
  */
@@ -90,8 +91,8 @@ async function main(): Promise<void> {
   const imageSize = Number(options.size);
   const batchSize = Number(options.batch);
   const workersSetting = options.workers === 'auto' ? 'auto' : Number(options.workers);
-  const overrides = [...stepOverrides(imageSize, batchSize), `backend=${options.backend}`];
-  const { config } = benchmarkConfig(overrides);
+  const { config } = benchmarkConfig(stepOverrides(imageSize, batchSize));
+  config.backend = options.backend as BackendName;
   const backend = await selectBackend(config.backend as BackendName);
   (config.train as { workers?: unknown }).workers = workersSetting;
   const parallel = planParallelism(config, backend.name);
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
     ? await ShardedTraining.start({ config, model, backend: backend.name, workers: parallel.workers, maxShardSize: parallel.maxShardSize })
     : null;
 
-  /** The trainer's own step: one tf.variableGrads over the batch, then the optimisers. */
+  /** Runs the trainer's own step: one tf.variableGrads over the batch, then the optimisers. */
   const directStep = (): void => {
     const inputs = toModelInputs(batch, config.data.maxSentences, true, 1);
     const loss = tf.tidy(() => {

@@ -18,7 +18,7 @@ interface LstmShape {
   hiddenSize: number;
 }
 
-/** What the forward pass keeps for the backward pass, per step t, sample b and unit j. */
+/** The values that the forward pass keeps for the backward pass, per step t, sample b and unit j. */
 interface ForwardState {
   /** [T, B, 4D]: input, forget, candidate and output gate values after their activations. */
   gates: Float32Array;

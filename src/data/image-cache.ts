@@ -1,7 +1,7 @@
 /**
  * An on-disk cache of decoded and resized images, so that the runs of a sweep, and reruns of a config,
- * decode each image once instead of once per run. One file holds every cached image of a data set at one
- * resize setting. Its name comes from the data set's fingerprint (SHA-256 of its metadata file and every
+ * decode each image once instead of once per run. One file contains every cached image of a data set at
+ * one resize setting. Its name comes from the data set's fingerprint (SHA-256 of its metadata file and every
  * image, see fingerprint.ts), the size and the resize mode, and its header also records the decoder, so
  * a changed image, another resize setting or a changed decoder never reads stale pixels.
  *

@@ -62,9 +62,9 @@ const CHECK_COMMAND = 'tandem data check <config>';
  * relative to `configDir`. Runs the checks of `tandem data check` on every entry, except that only the
  * images the run uses are decoded, and throws DataProblemsError listing the errors before anything is
  * trained. Then applies data.maxImages and the split (see `assignSplits`), builds the vocabulary from every
- * report of the training images, and decodes each used image once at data.resizeTo pixels, or reads it
- * from the image cache of an earlier run (see image-cache.ts), calling `onProgress(done, total)` after
- * each image. Warnings are returned in `warnings`. Throws DataError when
+ * report of the training images, and decodes each used image once at data.resizeTo pixels. An image that
+ * an earlier run decoded comes from the image cache instead (see image-cache.ts). `onProgress(done,
+ * total)` is called after each image. Warnings are returned in `warnings`. Throws DataError when
  * the data set cannot be read at all.
  */
 export async function loadData(

@@ -78,8 +78,8 @@ export class TextEncoder {
 
   /**
    * Returns S: B x N x D, zero in the slots of absent sentences. The gates of step t are [x_t ; h_{t-1}]
-   * times the gate weights plus their bias; the recurrence runs as one fused operation, which the
-   * per-step tfjs ops took over a thousand kernel calls for (see src/backend/fused-lstm.ts). Each step's
+   * times the gate weights plus their bias. The recurrence runs as one fused operation, because as
+   * per-step tfjs ops it took over a thousand kernel calls (see src/backend/fused-lstm.ts). Each step's
    * word dropout draws its seed in step order, then S's dropout draws one.
    */
   apply(inputs: TextInputs, forwardContext: ForwardContext): tf.Tensor3D {

@@ -1,6 +1,6 @@
 /**
  * The gradient of one shard of a training batch, computed on the active tfjs backend in the thread that
- * holds the model: the same forward pass, loss and differentiated variables as the trainer's own step,
+ * owns the model: the same forward pass, loss and differentiated variables as the trainer's own step,
  * with the result copied out of the backend so that it can cross to another thread.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,7 @@ import { disposeModelInputs, toModelInputs } from '../model/inputs.ts';
 import type { Model } from '../model/model.ts';
 import { MODEL_PARTS, type ModelPart, type ParameterStore } from '../model/parameters.ts';
 import { Random } from '../random.ts';
+import { unpackFloat32 } from './protocol.ts';
 
 /** The names (ParameterStore names) of the values a sharded step reads, differentiates and updates. */
 export interface ShardLayout {
@@ -69,13 +70,18 @@ export interface ShardGradients {
   loss: number;
   /** Predicted class of each sample. */
   predictions: Int32Array;
-  /** Gradient of the shard's mean loss for each entry of ShardLayout.trained, zero where it has none. */
+  /**
+   * Gradient of the shard's mean loss for each entry of ShardLayout.trained, zero where it has none:
+   * consecutive views into one buffer, packedGradients.
+   */
   gradients: Float32Array[];
-  /** Each entry of ShardLayout.buffers after this shard's forward pass. */
+  packedGradients: Float32Array;
+  /** Each entry of ShardLayout.buffers after this shard's forward pass, as views into packedBuffers. */
   buffers: Float32Array[];
+  packedBuffers: Float32Array;
 }
 
-/** What computeShardGradients needs besides the model and the shard. */
+/** Options of computeShardGradients besides the model and the shard. */
 export interface ShardStepOptions {
   layout: ShardLayout;
   /** The model's variables by name, from variablesByName. */
@@ -102,7 +108,7 @@ export function computeShardGradients(model: Model, shard: Batch, options: Shard
   let predictionTensor: tf.Tensor | null = null;
 
   let loss = 0;
-  let gradients: Float32Array[] = [];
+  const packedGradients = new Float32Array(trained.reduce((sum, variable) => sum + variable.size, 0));
   // The results are stored from inside the tidy rather than returned from it, because tf.tidy walks
   // every key of a returned object looking for tensors, which takes seconds for large typed arrays.
   tf.tidy(() => {
@@ -113,18 +119,22 @@ export function computeShardGradients(model: Model, shard: Batch, options: Shard
       return tf.losses.softmaxCrossEntropy(labels, outputs.logits) as tf.Scalar;
     }, trained);
     loss = value.dataSync()[0];
-    gradients = trained.map((variable) => {
+    let offset = 0;
+    for (const variable of trained) {
       const gradient = grads[variable.name];
-      return gradient === undefined ? new Float32Array(variable.size) : copyFloat32(gradient.dataSync());
-    });
+      if (gradient !== undefined) packedGradients.set(gradient.dataSync() as Float32Array, offset);
+      offset += variable.size;
+    }
   });
   disposeModelInputs(inputs);
 
   const predicted = predictionTensor as tf.Tensor | null;
   const predictions = predicted === null ? new Int32Array(shard.size) : Int32Array.from(predicted.dataSync());
   predicted?.dispose();
-  const buffers = readValues(variables, layout.buffers);
-  return { loss, predictions, gradients, buffers };
+  const packedBuffers = packValues(variables, layout.buffers);
+  const gradients = unpackFloat32(packedGradients, trained.map((variable) => variable.size));
+  const buffers = unpackFloat32(packedBuffers, layout.buffers.map((name) => variableNamed(variables, name).size));
+  return { loss, predictions, gradients, packedGradients, buffers, packedBuffers };
 }
 
 /** Writes `values` (one array per name) into the variables of those names. */
@@ -140,6 +150,18 @@ export function assignValues(variables: Map<string, tf.Variable>, names: readonl
       variable.assign(tf.tensor(values[index], variable.shape, 'float32'));
     });
   });
+}
+
+/** Copies the values of the variables named `names` out of the backend into one array, end to end. */
+export function packValues(variables: Map<string, tf.Variable>, names: readonly string[]): Float32Array {
+  const named = names.map((name) => variableNamed(variables, name));
+  const packed = new Float32Array(named.reduce((sum, variable) => sum + variable.size, 0));
+  let offset = 0;
+  for (const variable of named) {
+    packed.set(variable.dataSync() as Float32Array, offset);
+    offset += variable.size;
+  }
+  return packed;
 }
 
 /** Copies the values of the variables named `names` out of the backend. */

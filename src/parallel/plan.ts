@@ -1,7 +1,7 @@
 /**
- * How a run's training steps are split: the number of gradient workers (train.workers) and the largest
- * shard that fits one wasm heap (train.microBatchSize), and the choice between the trainer's own step and
- * a sharded one.
+ * The split of a run's training steps: the number of gradient workers (train.workers), the largest shard
+ * that fits one wasm heap (train.microBatchSize), and the choice between the trainer's own step and a
+ * sharded one.
  */
 import { availableParallelism } from 'node:os';
 import type { ResolvedBackendName } from '../backend/select.ts';
@@ -16,18 +16,10 @@ export type ParallelSetting = 'auto' | number;
 const THREADED_BACKENDS: readonly ResolvedBackendName[] = ['wasm', 'cpu'];
 
 /**
- * The most workers that `auto` starts. Each one holds a replica of the model and its own wasm heap, and
- * the training thread copies every weight to each one per step.
+ * The maximum number of workers that `auto` starts. Each one keeps a replica of the model in its own
+ * wasm heap, and the training thread copies every weight to each one per step.
  */
 const MAX_AUTO_WORKERS = 8;
-
-/**
- * Measured peak tensor bytes of a training step divided by estimateWasmTrainingStep's estimate, for the
- * default model at 64 to 224 pixels on the wasm backend (tf.profile's peakBytes, from
- * `npm run bench -- --memory`). The estimate leaves out kernels' scratch memory, so shards are planned
- * against the estimate times this factor.
- */
-export const WASM_ESTIMATE_CALIBRATION = 1.5;
 
 /**
  * The share of the 4 GiB wasm heap that a shard may plan to use: the rest is left to fragmentation and
@@ -42,10 +34,10 @@ export function parallelSettings(config: ExperimentConfig): { workers: ParallelS
 }
 
 /**
- * Resolves train.workers: 'auto' is one worker per core (at most 8) on the wasm backend, whose kernels
- * use one thread each under Node, and 1 on the other backends: tfjs-node runs its own threads, and the
- * pure-JavaScript cpu backend is meant for tests. An explicit count above 1 needs wasm or cpu, because
- * libtensorflow's bindings cannot be loaded in worker threads.
+ * Resolves train.workers. 'auto' is one worker per core (at most 8) on the wasm backend, whose kernels
+ * use one thread each under Node. It is 1 on the other backends, because tfjs-node runs its own threads
+ * and the pure-JavaScript cpu backend is meant for tests. An explicit count above 1 needs wasm or cpu,
+ * because tandem does not load libtensorflow's bindings in worker threads.
  */
 export function resolveWorkerCount(setting: ParallelSetting, backend: ResolvedBackendName, cores = availableParallelism()): number {
   if (setting === 'auto') return backend === 'wasm' ? Math.max(1, Math.min(cores, MAX_AUTO_WORKERS)) : 1;
@@ -62,9 +54,11 @@ export function resolveWorkerCount(setting: ParallelSetting, backend: ResolvedBa
 }
 
 /**
- * Resolves train.microBatchSize, the most samples that one shard may hold. 'auto' is unlimited except on
- * the wasm backend, where it is the largest shard whose estimated step (see WASM_ESTIMATE_CALIBRATION)
- * fits WASM_HEAP_SHARE of the heap, and at least 1.
+ * Resolves train.microBatchSize, the maximum samples of one shard. 'auto' is unlimited except on the wasm
+ * backend, where it is the largest shard whose step fits WASM_HEAP_SHARE of the heap by the config
+ * check's estimate, and at least 1. That estimate assumes the longest reports the config allows, and for
+ * the default model with VQA-RAD's median report it was 1.7 to 3.8 times the peak tensor bytes that
+ * tf.profile measured at 224 to 64 pixels (`scripts/bench/tfjs-step.ts --memory`).
  */
 export function resolveMaxShardSize(config: ExperimentConfig, setting: ParallelSetting, backend: ResolvedBackendName): number {
   if (setting !== 'auto') {
@@ -76,14 +70,14 @@ export function resolveMaxShardSize(config: ExperimentConfig, setting: ParallelS
   if (backend !== 'wasm') return Number.MAX_SAFE_INTEGER;
   const estimate = estimateWasmTrainingStep(config);
   const available = WASM_HEAP_LIMIT_BYTES * WASM_HEAP_SHARE - estimate.fixedBytes;
-  return Math.max(1, Math.floor(available / (estimate.perSampleBytes * WASM_ESTIMATE_CALIBRATION)));
+  return Math.max(1, Math.floor(available / estimate.perSampleBytes));
 }
 
 /** The resolved split of a run's training steps, as run.json records it. */
 export interface ParallelPlan {
   /** Gradient worker threads; 1 computes every step in the training thread. */
   workers: number;
-  /** The most samples per shard (micro-batch). */
+  /** The maximum samples per shard (micro-batch). */
   maxShardSize: number;
   /** Whether steps are sharded (several workers, or micro-batches), or the trainer's own step runs. */
   sharded: boolean;
@@ -98,9 +92,9 @@ export function planParallelism(config: ExperimentConfig, backend: ResolvedBacke
   return { workers, maxShardSize, sharded };
 }
 
-/** What run.json records about the split of the training steps. */
+/** The run.json record of the split of the training steps. */
 export interface ParallelRecord extends ParallelPlan {
-  /** How the split changes the result, in words. */
+  /** The effect of the split on the results, in words. */
   note: string;
 }
 

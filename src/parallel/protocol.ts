@@ -1,6 +1,6 @@
 /**
- * Messages between the training thread and its gradient workers, and the packing of many float arrays
- * into one buffer, which crosses to another thread as a single transfer instead of a copy per array.
+ * Messages between the training thread and its gradient workers. Many float arrays travel packed end to
+ * end in one buffer, which crosses to another thread as a single transfer instead of a copy per array.
  */
 import type { ExperimentConfig } from '../config/schema.ts';
 import type { ResolvedBackendName } from '../backend/select.ts';
@@ -38,7 +38,7 @@ export interface CloseMessage {
 
 export type WorkerRequest = InitMessage | StepMessage | CloseMessage;
 
-/** Where a worker's time in one step went, in ms. */
+/** Timings of a worker's share of one step, in ms. */
 export interface WorkerTiming {
   /** Writing the step's weights into the replica. */
   assignMs: number;
@@ -59,19 +59,6 @@ export type WorkerReply =
   | { type: 'ready'; tfjsBackend: string }
   | { type: 'step-done'; step: number; shards: ShardResultMessage[]; timing: WorkerTiming }
   | { type: 'error'; message: string; stack?: string };
-
-/** Packs `arrays` end to end into one Float32Array. */
-export function packFloat32(arrays: readonly Float32Array[]): Float32Array {
-  let total = 0;
-  for (const array of arrays) total += array.length;
-  const packed = new Float32Array(total);
-  let offset = 0;
-  for (const array of arrays) {
-    packed.set(array, offset);
-    offset += array.length;
-  }
-  return packed;
-}
 
 /** Splits `packed` into consecutive views of `sizes` elements, without copying. */
 export function unpackFloat32(packed: Float32Array, sizes: readonly number[]): Float32Array[] {
@@ -97,7 +84,7 @@ export function fromShardBatch(shard: ShardBatch): Batch {
   return { ...shard, sentenceTypes: Array.from({ length: shard.size }, () => []), ids: Array.from({ length: shard.size }, () => '') };
 }
 
-/** The buffers that a shard message can transfer instead of copying. */
+/** Returns the buffers that a shard message can transfer instead of copying. */
 export function shardTransferList(batch: ShardBatch): ArrayBuffer[] {
   return [batch.images, batch.tokens, batch.sentencePositions, batch.sentenceMask, batch.labels].map(
     (array) => array.buffer as ArrayBuffer,

@@ -5,7 +5,7 @@
  */
 import type { Batch } from '../data/index.ts';
 
-/** How a batch is split: the number of shards and which worker computes each. */
+/** The split of a batch: the size of each shard and the worker that computes it. */
 export interface ShardPlan {
   /** Samples per shard, in batch order; they add up to the batch size. */
   sizes: number[];
@@ -30,7 +30,7 @@ export function planShards(batchSize: number, workers: number, maxShardSize: num
   const usedWorkers = Math.max(1, Math.min(workers, Math.floor(batchSize / smallestShard)));
   const perWorker = Math.ceil(batchSize / usedWorkers);
   let microBatches = Math.ceil(perWorker / Math.max(maxShardSize, smallestShard));
-  // Keep two samples per shard even when the memory limit asks for smaller shards.
+  // Keep two samples per shard even when the memory limit calls for smaller shards.
   microBatches = Math.max(1, Math.min(microBatches, Math.floor(batchSize / (usedWorkers * smallestShard))));
 
   const count = usedWorkers * microBatches;

@@ -13,7 +13,15 @@ import type { ExperimentConfig } from '../config/schema.ts';
 import { buildModel, type Model } from '../model/model.ts';
 import { Random } from '../random.ts';
 import { assignValues, computeShardGradients, shardRandom, variablesByName, type ShardLayout } from './gradients.ts';
-import { fromShardBatch, packFloat32, unpackFloat32, type InitMessage, type ShardResultMessage, type StepMessage, type WorkerReply, type WorkerRequest } from './protocol.ts';
+import {
+  fromShardBatch,
+  unpackFloat32,
+  type InitMessage,
+  type ShardResultMessage,
+  type StepMessage,
+  type WorkerReply,
+  type WorkerRequest,
+} from './protocol.ts';
 
 interface WorkerState {
   config: ExperimentConfig;
@@ -96,8 +104,8 @@ function runStep(message: StepMessage): void {
       sentences: config.data.maxSentences,
       random: shardRandom(message.stepSeed, index),
     });
-    const gradients = packFloat32(result.gradients);
-    const buffers = packFloat32(result.buffers);
+    const gradients = result.packedGradients;
+    const buffers = result.packedBuffers;
     results.push({ index, loss: result.loss, predictions: result.predictions, gradients, buffers });
     transfers.push(gradients.buffer as ArrayBuffer, buffers.buffer as ArrayBuffer, result.predictions.buffer as ArrayBuffer);
   });

@@ -11,8 +11,8 @@ before(async () => {
 });
 
 /**
- * The same network from tfjs ops, step by step: gates = [x_t ; h_{t-1}] W + bias, split into input,
- * forget, candidate and output, and each sentence's state gathered by a masked sum over the steps.
+ * Computes the same network from tfjs ops, step by step: gates = [x_t ; h_{t-1}] W + bias, split into
+ * input, forget, candidate and output, and each sentence's state gathered by a masked sum over the steps.
  */
 function referenceSentenceStates(
   inputs: tf.Tensor3D,
@@ -60,7 +60,7 @@ const CASES: LstmCase[] = [
   { name: 'wider layer', steps: 9, batch: 4, inputSize: 16, hiddenSize: 12, sentences: 4, sentenceSteps: [2, 5, 8, -1, 0, 1, 2, 3, 8, -1, -1, -1, 4, 4, 6, 7] },
 ];
 
-/** The output and the gradients of sum(output * weights) for inputs, weight and bias. */
+/** Returns a function that computes the output and the gradients of sum(output * weights) for inputs, weight and bias. */
 function valueAndGradients(
   lstm: typeof lstmSentenceStates,
   testCase: LstmCase,
