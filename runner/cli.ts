@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_FILES } from '../src/artifacts/files.ts';
 import { TandemError } from '../src/errors.ts';
-import { EXIT, UsageError } from './command.ts';
+import { describeOptionError, EXIT, UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
 function helpText(): string {
@@ -87,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     // parseArgs reports unknown options and missing values with these codes.
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (error instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(error as Error).message}\nUsage: tandem ${command.usage}\n`);
+      const message = error instanceof UsageError ? error.message : describeOptionError(error as Error, command.name);
+      process.stderr.write(`${message}\nUsage: tandem ${command.usage}\n`);
       return EXIT.usage;
     }
     throw error;

@@ -26,3 +26,18 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * Rewords the errors of node:util's parseArgs, which suggest "--" for an unknown option and name a
+ * missing value as "argument missing", into a message that names the option and the fix.
+ */
+export function describeOptionError(error: Error, commandName: string): string {
+  const help = `Run \`tandem ${commandName} --help\` for its options.`;
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
+  if (unknown) return `tandem ${commandName} has no option ${unknown[1]}. ${help}`;
+  const missing = /^Option '(\S+)(?: <value>)?' argument missing/.exec(error.message);
+  if (missing) return `Option ${missing[1]} needs a value: write ${missing[1]} <value>. ${help}`;
+  const positional = /^Unexpected argument '([^']+)'/.exec(error.message);
+  if (positional) return `tandem ${commandName} takes no argument "${positional[1]}" here. ${help}`;
+  return `${error.message} ${help}`;
+}

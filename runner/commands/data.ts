@@ -2,6 +2,7 @@
  * `tandem data check <config | manifest>`: list every problem of a data set with its line, then
  * summarise the data set, without training.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
@@ -16,6 +17,7 @@ import {
   type DataCheckResult,
   type DataSummary,
 } from '../../src/data/index.ts';
+import { DataError } from '../../src/errors.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
 
 const CONFIG_EXTENSIONS = ['.yaml', '.yml'];
@@ -56,7 +58,9 @@ export const dataCommand: Command = {
       configDir = loaded.dir;
     } else if (extension in MANIFEST_FORMATS) {
       if (values.set !== undefined) throw new UsageError('--set needs a config file; write a config that names the manifest in data.manifest.');
-      config = defaultManifestConfig(path.resolve(file));
+      const manifest = path.resolve(file);
+      if (!existsSync(manifest)) throw new DataError(`Manifest file ${manifest} was not found. Check the path.`);
+      config = defaultManifestConfig(manifest);
       configDir = process.cwd();
     } else {
       throw new UsageError(
@@ -118,7 +122,10 @@ export function formatSummary(summary: DataSummary, config: ExperimentConfig): s
   row('labels', tableRow('label', headings));
   for (const label of summary.labels) {
     const counts = [label.images, ...SPLIT_NAMES.map((name) => label.bySplit[name])];
-    row('', tableRow(label.name, counts.map(String)));
+    // A row whose label is missing from data.labels is an error. The table still counts such rows, so
+    // that it shows how many rows each misspelt or extra label holds.
+    const unknown = data.labels !== null && !data.labels.includes(label.name) ? '  (not in data.labels)' : '';
+    row('', `${tableRow(label.name, counts.map(String))}${unknown}`);
   }
 
   const perImage = summary.reports.perImage;

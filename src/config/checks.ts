@@ -193,9 +193,11 @@ function pathKindOnDisk(absolutePath: string): 'file' | 'folder' | 'missing' {
 }
 
 /**
- * Rejects a batch whose training step would not fit the 4 GiB heap of the wasm backend, and warns about
- * it with `backend: auto`, which picks wasm unless a tfjs-node package is installed. The memory is an
- * estimate; see `estimateWasmTrainingStep`.
+ * Checks a training step against the 4 GiB heap of the wasm backend (see estimateWasmTrainingStep). A
+ * step that does not fit runs as micro-batches with averaged gradients when train.microBatchSize is auto,
+ * which is worth a warning, because batch norm then normalises each micro-batch with its own statistics.
+ * It is an error (a warning with backend auto, which may pick another backend) when an explicit
+ * train.microBatchSize does not fit, or when not even one sample does.
  */
 export function checkWasmBatchMemory(config: ExperimentConfig): CheckFinding[] {
   const { backend } = config;
@@ -204,20 +206,50 @@ export function checkWasmBatchMemory(config: ExperimentConfig): CheckFinding[] {
   if (estimate.totalBytes <= WASM_HEAP_LIMIT_BYTES) return [];
 
   const gibibytes = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-  const { batchSize } = config.train;
-  const fix =
-    estimate.largestBatch >= 1
-      ? `set train.batchSize to ${estimate.largestBatch} or less, or lower data.imageSize, the model widths or the report length`
-      : 'even a batch of 1 does not fit: lower data.imageSize, the model widths or the report length';
+  const heap = `the ${gibibytes(WASM_HEAP_LIMIT_BYTES)} heap of the wasm backend`;
   const onAuto = backend === 'auto' ? ', which backend auto picks unless @tensorflow/tfjs-node is installed' : '';
+  const orNative = backend === 'auto' ? '; or install @tensorflow/tfjs-node and set backend: tensorflow' : '';
+  const severity = backend === 'wasm' ? 'error' : 'warning';
+  const { batchSize, microBatchSize } = config.train;
+  const { largestBatch } = estimate;
+
+  if (largestBatch < 1) {
+    return [
+      {
+        path: ['train', 'batchSize'],
+        message: `a training step of one sample needs about ${gibibytes(estimate.fixedBytes + estimate.perSampleBytes)}, more than ${heap}${onAuto}`,
+        found: `${batchSize}`,
+        allowed: 'no batch size with these sizes',
+        fix: `lower data.imageSize, the model widths or the report length${orNative}`,
+        severity,
+      },
+    ];
+  }
+  if (microBatchSize === 'auto') {
+    return [
+      {
+        path: ['train', 'batchSize'],
+        message:
+          `a training step of batch ${batchSize} needs about ${gibibytes(estimate.totalBytes)}, more than ${heap}${onAuto}, ` +
+          `so each step runs as micro-batches of at most ${largestBatch} samples whose gradients are averaged, and ` +
+          'batch norm normalises each micro-batch with its own statistics',
+        found: `${batchSize}`,
+        allowed: `at most ${largestBatch} for whole-batch statistics with these sizes (an estimate)`,
+        fix: `set train.batchSize to ${largestBatch} or less to normalise whole batches, or keep it and accept the micro-batches${orNative}`,
+        severity: 'warning',
+      },
+    ];
+  }
+  if (microBatchSize <= largestBatch) return [];
+  const microBytes = estimate.fixedBytes + microBatchSize * estimate.perSampleBytes;
   return [
     {
-      path: ['train', 'batchSize'],
-      message: `a training step of batch ${batchSize} needs about ${gibibytes(estimate.totalBytes)}, more than the ${gibibytes(WASM_HEAP_LIMIT_BYTES)} heap of the wasm backend${onAuto}`,
-      found: `${batchSize}`,
-      allowed: estimate.largestBatch >= 1 ? `at most ${estimate.largestBatch} with these sizes (an estimate)` : 'no batch size with these sizes',
-      fix: backend === 'auto' ? `${fix}; or install @tensorflow/tfjs-node and set backend: tensorflow` : fix,
-      severity: backend === 'wasm' ? 'error' : 'warning',
+      path: ['train', 'microBatchSize'],
+      message: `a micro-batch of ${microBatchSize} samples needs about ${gibibytes(microBytes)}, more than ${heap}${onAuto}`,
+      found: `${microBatchSize}`,
+      allowed: `at most ${largestBatch} with these sizes (an estimate)`,
+      fix: `set train.microBatchSize to ${largestBatch} or less, or to auto${orNative}`,
+      severity,
     },
   ];
 }
@@ -306,8 +338,8 @@ export const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
   },
   {
     name: 'wasm-batch-memory',
-    description: 'The estimated memory of a training step exceeds the 4 GiB heap of the wasm backend (a warning with backend auto).',
-    inputs: ['backend', 'train.batchSize', 'data', 'model'],
+    description: 'The estimated memory of a training step exceeds the 4 GiB heap of the wasm backend: a warning when it runs as micro-batches, an error when train.microBatchSize or a single sample does not fit (a warning with backend auto).',
+    inputs: ['backend', 'train.batchSize', 'train.microBatchSize', 'data', 'model'],
     run: checkWasmBatchMemory,
   },
 ];

@@ -9,7 +9,7 @@ export const DATA_ROOT_VARIABLE = 'TANDEM_DATA_ROOT';
 /** An absolute data folder path and the setting it came from, for error messages. */
 export interface DataRoot {
   path: string;
-  /** The setting that gave the path, phrased to follow "set by", e.g. "data.root ... in the config". */
+  /** The setting that gave the path, phrased to follow "set by", e.g. 'data.root ("x"), relative to ...'. */
   origin: string;
 }
 
@@ -27,10 +27,16 @@ export function resolveDataRoot(
   if (override !== undefined && override.trim() !== '') {
     return { path: path.resolve(override), origin: `the environment variable ${DATA_ROOT_VARIABLE}` };
   }
-  return {
-    path: path.resolve(configDir, configuredRoot),
-    origin: `data.root ("${configuredRoot}") in the config, relative to the config folder ${path.resolve(configDir)}`,
-  };
+  return { path: path.resolve(configDir, configuredRoot), origin: describePathSetting('data.root', configuredRoot, configDir) };
+}
+
+/**
+ * Names a path setting for error messages, with the folder that a relative value starts from. The
+ * value may come from the config file, a base it extends or a --set option, so the text names none.
+ */
+export function describePathSetting(key: string, value: string, configDir: string): string {
+  const setting = `${key} ("${value}")`;
+  return path.isAbsolute(value) ? setting : `${setting}, relative to the config folder ${path.resolve(configDir)}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { DataError } from '../errors.ts';
 import { readManifest } from './manifest.ts';
 import type { DataProblem } from './problems.ts';
 import { buildReport } from './reports.ts';
-import { resolveDataRoot } from './root.ts';
+import { describePathSetting, resolveDataRoot } from './root.ts';
 import { groupPatients } from './split.ts';
 import type { DataSource, DatasetEntry } from './types.ts';
 import { IMAGE_FOLDER_NAME, METADATA_FILE_NAME, readVqaRad } from './vqa-rad.ts';
@@ -28,8 +28,7 @@ export async function readDataSource(data: DataConfig, configDir: string): Promi
       );
     }
     const file = path.resolve(configDir, data.manifest);
-    const origin = `data.manifest ("${data.manifest}") in the config, relative to the config folder ${path.resolve(configDir)}`;
-    return readManifest(file, data, origin);
+    return readManifest(file, data, describePathSetting('data.manifest', data.manifest, configDir));
   }
   if (data.sentenceTypes !== null) {
     throw new DataError(

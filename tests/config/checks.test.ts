@@ -192,13 +192,36 @@ describe('cross-field checks', () => {
     assert.ok(estimateWasmTrainingStep(withBatch(largestBatch, 'wasm')).totalBytes <= WASM_HEAP_LIMIT_BYTES);
     assert.deepEqual(checkWasmBatchMemory(withBatch(largestBatch, 'wasm')), []);
 
+    // With train.microBatchSize auto, a larger batch runs as micro-batches: a warning, not an error.
     const [tooLarge] = checkWasmBatchMemory(withBatch(largestBatch + 1, 'wasm'));
     assert.deepEqual(tooLarge.path, ['train', 'batchSize']);
-    assert.equal(tooLarge.severity, 'error');
+    assert.equal(tooLarge.severity, 'warning');
+    assert.match(tooLarge.message, new RegExp(`runs as micro-batches of at most ${largestBatch} samples`));
     assert.match(tooLarge.fix ?? '', new RegExp(`^set train.batchSize to ${largestBatch} or less`));
     const [onAuto] = checkWasmBatchMemory(withBatch(largestBatch + 1, 'auto'));
     assert.equal(onAuto.severity, 'warning');
     assert.deepEqual(checkWasmBatchMemory(withBatch(largestBatch + 1, 'tensorflow')), []);
+
+    // An explicit micro-batch size is checked against the heap instead.
+    const withMicroBatch = (microBatchSize: number, backend: ExperimentConfig['backend']): ExperimentConfig => ({
+      ...wide,
+      backend,
+      train: { ...wide.train, batchSize: largestBatch * 4, microBatchSize },
+    });
+    assert.deepEqual(checkWasmBatchMemory(withMicroBatch(largestBatch, 'wasm')), []);
+    const [microTooLarge] = checkWasmBatchMemory(withMicroBatch(largestBatch + 1, 'wasm'));
+    assert.deepEqual(microTooLarge.path, ['train', 'microBatchSize']);
+    assert.equal(microTooLarge.severity, 'error');
+    assert.equal(microTooLarge.fix, `set train.microBatchSize to ${largestBatch} or less, or to auto`);
+    assert.equal(checkWasmBatchMemory(withMicroBatch(largestBatch + 1, 'auto'))[0].severity, 'warning');
+  });
+
+  test('wasm step too large for a batch of one', () => {
+    const huge = configWith({ imageSize: 2048, resizeTo: 2048 });
+    assert.equal(estimateWasmTrainingStep(huge).largestBatch, 0);
+    const [finding] = checkWasmBatchMemory({ ...huge, backend: 'wasm' });
+    assert.equal(finding.severity, 'error');
+    assert.equal(finding.allowed, 'no batch size with these sizes');
   });
 
   test('shipped batch sizes fit wasm', () => {

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { checkData, type DataCheckResult, type DataProblem } from '../../src/data/index.ts';
+import { formatSummary } from '../../runner/commands/data.ts';
 import { makeExperimentConfig, type ConfigOverrides } from '../fixtures/experiment-config.ts';
 import {
   createDataFolder,
@@ -157,6 +158,12 @@ describe('data check problems', () => {
     const problem = onlyProblem(result, 'unknown-label');
     assert.equal(problem.line, 6);
     assert.equal(problem.message, 'label "low grde" is not in data.labels (normal, low grade, high grade); did you mean "low grade"?');
+
+    const config = makeExperimentConfig({ data: { labels: ['normal', 'low grade', 'high grade'] } });
+    const table = formatSummary(result.summary, config).filter((line) => / (low grde|low grade) /.test(line));
+    assert.equal(table.length, 2, table.join('\n'));
+    assert.match(table.find((line) => line.includes('low grde'))!, /\(not in data\.labels\)$/);
+    assert.doesNotMatch(table.find((line) => line.includes('low grade'))!, /not in data\.labels/);
   });
 
   test('label of data.labels without images', async () => {

@@ -99,6 +99,12 @@ describe('tandem data check', () => {
     assert.match(result.stdout, /image files {5}PNG 8-bit RGB 8/);
   });
 
+  test('missing manifest file', () => {
+    const result = tandem(['data', 'check', 'absent.csv'], folder.dir);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(result.stderr, `Manifest file ${path.join(folder.dir, 'absent.csv')} was not found. Check the path.\n`);
+  });
+
   test('report of a clean manifest', async () => {
     const { config, dir } = loadConfig(path.join(folder.dir, 'clean.yaml'));
     const lines = formatCheckReport(await checkData(config, dir), config).map((line) => line.replace(folder.dir + path.sep, ''));

@@ -161,6 +161,26 @@ describe('tandem run', () => {
     assert.match(result.stderr, /Unknown command "train"\. Known commands: run(, [a-z]+)*\./);
   });
 
+  test('unknown option and missing option value', () => {
+    const unknown = tandem(['run', '--epochs', '3', 'configs/smoke.yaml']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^tandem run has no option --epochs\. Run `tandem run --help` for its options\.$/m);
+    assert.doesNotMatch(unknown.stderr, /place it at the end of the command/);
+
+    const missing = tandem(['check', 'configs/smoke.yaml', '--baseline']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /^Option --baseline needs a value: write --baseline <value>\./m);
+    assert.match(missing.stderr, /^Usage: tandem check /m);
+  });
+
+  test('data root from --set', () => {
+    const missing = path.join(os.tmpdir(), 'tandem-no-such-data-root');
+    const result = tandem(['run', 'configs/smoke.yaml', '--set', `data.root=${missing}`]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`Data folder ${missing} was not found \\(set by data\\.root \\("${missing}"\\)\\)`));
+    assert.doesNotMatch(result.stderr, /set by [^)]*in the config/);
+  });
+
   test('--help lists the run folder files and the exit codes', () => {
     const result = tandem(['--help']);
     assert.equal(result.status, 0);
