@@ -4,12 +4,11 @@
  */
 import { parseArgs } from 'node:util';
 import { formatWarnings, loadConfig } from '../../src/config/load.ts';
-import { runExperiment } from '../../src/experiment.ts';
 import { readBaseline, SINGLE_RUN_KEY, type Baseline } from '../../src/reproduce/baseline.ts';
 import { compareWithBaseline, findUnknownMetric, formatComparisonTable, type ToleranceOverrides } from '../../src/reproduce/compare.ts';
 import { readFinishedRun, type FinishedRun } from '../../src/reproduce/metrics.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
-import { createReporter, InterruptHandler } from '../reporters/index.ts';
+import { createReporter, runInterruptible } from '../reporters/index.ts';
 
 /** Parse repeated `<metric>=<value>` options into values by metric name; `option` names the option in errors. */
 export function parseToleranceOptions(entries: string[] | undefined, option: string): Record<string, number> {
@@ -107,36 +106,18 @@ async function runAgain(configFile: string, args: string[]): Promise<FinishedRun
   const warnings = formatWarnings(loaded);
   if (warnings) process.stderr.write(`${warnings}\n`);
   const reporter = await createReporter('plain', { stdout: process.stderr, stderr: process.stderr, env: process.env });
-  const interrupts = new InterruptHandler({
-    reporter,
-    write: (text) => process.stderr.write(text),
-    exit: (code) => process.exit(code),
-    exitCode: EXIT.interrupted,
+  const summary = await runInterruptible(reporter, {
+    config: loaded.config,
+    configFile: loaded.file,
+    command: ['tandem', 'check', ...args],
   });
-  process.on('SIGINT', interrupts.interrupt);
-  try {
-    const summary = await runExperiment({
-      config: loaded.config,
-      configFile: loaded.file,
-      emit: interrupts.listener,
-      signal: interrupts.signal,
-      command: ['tandem', 'check', ...args],
-    });
-    reporter.close();
-    if (summary.status === 'interrupted') {
-      process.stderr.write(`${interrupts.interruptedMessage()}\n`);
-      return EXIT.interrupted;
-    }
-    if (summary.status === 'diverged') {
-      const where = summary.divergence ? ` at epoch ${summary.divergence.epoch}, step ${summary.divergence.step}: ${summary.divergence.reason}` : '';
-      process.stderr.write(`check failed: training diverged${where}, so there are no metrics to compare.\n`);
-      return EXIT.failed;
-    }
-    return readFinishedRun(summary.runDir);
-  } finally {
-    process.off('SIGINT', interrupts.interrupt);
-    reporter.close();
+  if (summary.status === 'interrupted') return EXIT.interrupted;
+  if (summary.status === 'diverged') {
+    const where = summary.divergence ? ` at epoch ${summary.divergence.epoch}, step ${summary.divergence.step}: ${summary.divergence.reason}` : '';
+    process.stderr.write(`check failed: training diverged${where}, so there are no metrics to compare.\n`);
+    return EXIT.failed;
   }
+  return readFinishedRun(summary.runDir);
 }
 
 /** Differences between the run and the baseline's source that explain a failed comparison. */

@@ -3,10 +3,9 @@
  */
 import { formatWarnings, loadConfig } from '../../src/config/load.ts';
 import { renderDryRun } from '../../src/config/render.ts';
-import { runExperiment } from '../../src/experiment.ts';
 import { prepareResume } from '../../src/reproduce/resume.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
-import { chooseUi, createReporter, InterruptHandler } from '../reporters/index.ts';
+import { chooseUi, createReporter, runInterruptible } from '../reporters/index.ts';
 import { runSweepCommand, SWEEP_RUN_HELP, SWEEP_RUN_OPTIONS } from './run-sweep.ts';
 import { parseArgs } from 'node:util';
 
@@ -74,40 +73,21 @@ export const runCommand: Command = {
 
     const ui = chooseUi(values.ui, Boolean(process.stdout.isTTY), process.env);
     const reporter = await createReporter(ui, { stdout: process.stdout, stderr: process.stderr, env: process.env });
-    const interrupts = new InterruptHandler({
-      reporter,
-      write: (text) => process.stderr.write(text),
-      exit: (code) => process.exit(code),
-      exitCode: EXIT.interrupted,
+    const summary = await runInterruptible(reporter, {
+      config: loaded.config,
+      configFile: loaded.file,
+      command: ['tandem', 'run', ...args],
+      resume,
     });
-    process.on('SIGINT', interrupts.interrupt);
-    try {
-      const summary = await runExperiment({
-        config: loaded.config,
-        configFile: loaded.file,
-        emit: interrupts.listener,
-        signal: interrupts.signal,
-        command: ['tandem', 'run', ...args],
-        resume,
-      });
-      reporter.close();
-      if (summary.status === 'diverged' && summary.divergence) {
-        const { epoch, step, reason } = summary.divergence;
-        process.stderr.write(
-          `Training diverged at epoch ${epoch}, step ${step}: ${reason}. No test metrics were written. ` +
-            (epoch > 1 ? `${summary.runDir} keeps the checkpoint of epoch ${epoch - 1}. ` : '') +
-            'Lower the learning rates and start a new run.\n',
-        );
-        return EXIT.diverged;
-      }
-      if (summary.status === 'interrupted') {
-        process.stderr.write(`${interrupts.interruptedMessage()}\n`);
-        return EXIT.interrupted;
-      }
-      return EXIT.ok;
-    } finally {
-      process.off('SIGINT', interrupts.interrupt);
-      reporter.close();
+    if (summary.status === 'diverged' && summary.divergence) {
+      const { epoch, step, reason } = summary.divergence;
+      process.stderr.write(
+        `Training diverged at epoch ${epoch}, step ${step}: ${reason}. No test metrics were written. ` +
+          (epoch > 1 ? `${summary.runDir} keeps the checkpoint of epoch ${epoch - 1}. ` : '') +
+          'Lower the learning rates and start a new run.\n',
+      );
+      return EXIT.diverged;
     }
+    return summary.status === 'interrupted' ? EXIT.interrupted : EXIT.ok;
   },
 };

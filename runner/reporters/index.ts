@@ -7,7 +7,7 @@ import { jsonReporter } from './json.ts';
 import { plainReporter } from './plain.ts';
 import { UI_KINDS, type Reporter, type UiKind } from './reporter.ts';
 
-export { InterruptHandler } from './interrupts.ts';
+export { InterruptHandler, runInterruptible } from './interrupts.ts';
 export { UI_KINDS, type Reporter, type ReporterEvent, type UiKind } from './reporter.ts';
 
 /**

@@ -2,6 +2,8 @@
  * Ctrl-C during `tandem run`: the first stops training after the current step, a second quits at once.
  */
 import type { EventListener, TandemEvent } from '../../src/events.ts';
+import { runExperiment, type RunOptions, type RunSummary } from '../../src/experiment.ts';
+import { EXIT } from '../command.ts';
 import { interruptedMessage, quitMessage } from './messages.ts';
 import type { Reporter } from './reporter.ts';
 
@@ -56,5 +58,30 @@ export class InterruptHandler {
     // The library emits run-interrupted whenever a run stops early; this covers a library that does not.
     if (!this.interruption) return 'Interrupted; no test metrics were written.';
     return interruptedMessage(this.interruption);
+  }
+}
+
+/**
+ * Runs one experiment with `reporter` showing its events and Ctrl-C handled as InterruptHandler does, the
+ * handler removed and the reporter closed afterwards. After a first Ctrl-C the run comes back with status
+ * interrupted, and the message that says how to resume is already on stderr.
+ */
+export async function runInterruptible(reporter: Reporter, options: Omit<RunOptions, 'emit' | 'signal'>): Promise<RunSummary> {
+  const interrupts = new InterruptHandler({
+    reporter,
+    write: (text) => process.stderr.write(text),
+    exit: (code) => process.exit(code),
+    exitCode: EXIT.interrupted,
+  });
+  process.on('SIGINT', interrupts.interrupt);
+  try {
+    const summary = await runExperiment({ ...options, emit: interrupts.listener, signal: interrupts.signal });
+    // The reporter gives the terminal back before the message, so that it stays below the last frame.
+    reporter.close();
+    if (summary.status === 'interrupted') process.stderr.write(`${interrupts.interruptedMessage()}\n`);
+    return summary;
+  } finally {
+    process.off('SIGINT', interrupts.interrupt);
+    reporter.close();
   }
 }
