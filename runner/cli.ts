@@ -95,6 +95,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early, such as `tandem check ... | head`, closes the pipe. The rest of the output has
+// no reader then, so end quietly instead of failing with an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw error;
+  });
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
   // Everything is written by now, and stdout and stderr are synchronous on Linux, so ending the process

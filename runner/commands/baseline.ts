@@ -1,19 +1,21 @@
 /**
- * `tandem baseline <run folder>`: write a baseline file for `tandem check` from a finished run.
+ * `tandem baseline <run or sweep folder>`: write a baseline file for `tandem check` from a finished run,
+ * or from every trial of a finished sweep.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../src/artifacts/files.ts';
-import { ANY_METRIC, createBaseline, formatBaseline } from '../../src/reproduce/baseline.ts';
+import { ANY_METRIC, createBaseline, createSweepBaseline, formatBaseline } from '../../src/reproduce/baseline.ts';
 import { findUnknownMetric } from '../../src/reproduce/compare.ts';
-import { readFinishedRun } from '../../src/reproduce/metrics.ts';
+import { isSweepFolder, readFinishedRun, readFinishedSweep } from '../../src/reproduce/metrics.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
 import { parseToleranceOptions } from './check.ts';
 
 export const baselineCommand: Command = {
   name: 'baseline',
-  usage: 'baseline <run folder> [options]',
-  summary: 'Write a baseline file for `tandem check` from a finished run: its metrics, its provenance and a tolerance per metric.',
+  usage: 'baseline <run or sweep folder> [options]',
+  summary:
+    'Write a baseline file for `tandem check` from a finished run, or from every trial of a finished sweep: the metrics, their provenance and a tolerance per metric.',
   options: [
     '  --output <file>                   Write the baseline to this file, replacing it atomically; without it,',
     '                                    print it on stdout.',
@@ -31,13 +33,13 @@ export const baselineCommand: Command = {
         rtol: { type: 'string', multiple: true },
       },
     });
-    if (positionals.length !== 1) throw new UsageError('tandem baseline takes exactly one run folder.');
+    if (positionals.length !== 1) throw new UsageError('tandem baseline takes exactly one run or sweep folder.');
     const overrides = {
       absolute: parseToleranceOptions(values.atol, '--atol'),
       relative: parseToleranceOptions(values.rtol, '--rtol'),
     };
-    // TODO: accept a sweep folder and key each trial's metrics by its trial label.
-    const baseline = createBaseline(readFinishedRun(positionals[0]));
+    const folder = positionals[0];
+    const baseline = isSweepFolder(folder) ? createSweepBaseline(readFinishedSweep(folder)) : createBaseline(readFinishedRun(folder));
     const unknown = findUnknownMetric(baseline, overrides);
     if (unknown) throw new UsageError(unknown);
     for (const [bound, settings] of [['absolute', overrides.absolute], ['relative', overrides.relative]] as const) {

@@ -1,14 +1,28 @@
 /**
- * `tandem check <config> --baseline <file>`: run the experiment again and compare its metrics with a
- * baseline file, each within its tolerance. Exits 1 when a metric is outside, 2 on a usage error.
+ * `tandem check <config> --baseline <file>`: run the experiment, or every trial of its sweep, again and
+ * compare the metrics with a baseline file, each within its tolerance. Exits 1 when a metric is outside,
+ * 2 on a usage error.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatWarnings, loadConfig } from '../../src/config/load.ts';
-import { readBaseline, SINGLE_RUN_KEY, type Baseline } from '../../src/reproduce/baseline.ts';
+import { RunFolder } from '../../src/artifacts/files.ts';
+import { formatWarnings, loadConfig, type LoadedConfig } from '../../src/config/load.ts';
+import { isSweepBaseline, readBaseline, SINGLE_RUN_KEY, type Baseline } from '../../src/reproduce/baseline.ts';
 import { compareWithBaseline, findUnknownMetric, formatComparisonTable, type ToleranceOverrides } from '../../src/reproduce/compare.ts';
-import { readFinishedRun, type FinishedRun } from '../../src/reproduce/metrics.ts';
+import {
+  isSweepFolder,
+  readFinishedRun,
+  readFinishedSweep,
+  type FinishedRun,
+  type FinishedSweep,
+} from '../../src/reproduce/metrics.ts';
+import { sweepsOfConfig } from '../../src/sweep/manifest.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
 import { createReporter, runInterruptible } from '../reporters/index.ts';
+import { runSweepCommand } from './run-sweep.ts';
+
+/** The subject of a check: one finished run, or every trial of a finished sweep. */
+type Checked = { kind: 'run'; run: FinishedRun } | { kind: 'sweep'; sweep: FinishedSweep };
 
 /** Parse repeated `<metric>=<value>` options into values by metric name; `option` names the option in errors. */
 export function parseToleranceOptions(entries: string[] | undefined, option: string): Record<string, number> {
@@ -36,7 +50,13 @@ export const checkCommand: Command = {
     '  --rtol <metric>=<value>           Allowed difference relative to the baseline value, e.g. 0.001 for',
     '                                    0.1%. A metric passes when |now - baseline| <= max(atol, rtol *',
     '                                    |baseline|). Repeatable.',
-    '  --run <run folder>                Compare this finished run instead of running the config again.',
+    '  --run <run or sweep folder>       Compare this finished run, or every trial of this finished sweep,',
+    '                                    instead of running the config again.',
+    '',
+    '  A config with a sweep section runs every trial again in a new sweep folder under',
+    '  <output.root>/<name>/checks/, and compares each trial with the baseline entry of the same label. The',
+    '  baseline comes from `tandem baseline <sweep folder>`.',
+    '  --jobs N                          Run N trials at once, as tandem run does.',
   ].join('\n'),
   async run(args) {
     const { positionals, values } = parseArgs({
@@ -47,15 +67,17 @@ export const checkCommand: Command = {
         atol: { type: 'string', multiple: true },
         rtol: { type: 'string', multiple: true },
         run: { type: 'string' },
+        jobs: { type: 'string' },
       },
     });
     if (values.baseline === undefined) throw new UsageError('tandem check needs --baseline <file>.');
     if (values.run === undefined && positionals.length !== 1) {
-      throw new UsageError('tandem check takes exactly one config file, or --run <run folder> and no config file.');
+      throw new UsageError('tandem check takes exactly one config file, or --run <run or sweep folder> and no config file.');
     }
     if (values.run !== undefined && positionals.length > 0) {
-      throw new UsageError('tandem check takes a config file or --run <run folder>, not both.');
+      throw new UsageError('tandem check takes a config file or --run <run or sweep folder>, not both.');
     }
+    if (values.run !== undefined && values.jobs !== undefined) throw new UsageError('--jobs applies when tandem check runs a sweep, not with --run.');
     const overrides: ToleranceOverrides = {
       absolute: parseToleranceOptions(values.atol, '--atol'),
       relative: parseToleranceOptions(values.rtol, '--rtol'),
@@ -63,26 +85,30 @@ export const checkCommand: Command = {
     const baseline = readBaseline(values.baseline);
     const unknown = findUnknownMetric(baseline, overrides);
     if (unknown) throw new UsageError(unknown);
-    const runKeys = Object.keys(baseline.runs);
-    if (runKeys.length !== 1 || runKeys[0] !== SINGLE_RUN_KEY) {
-      throw new UsageError(
-        `Baseline ${values.baseline} contains the runs ${runKeys.join(', ')}, but checking a sweep is not supported yet, only a single run ("${SINGLE_RUN_KEY}").`,
-      );
-    }
-
-    let finished: FinishedRun;
+    let checked: Checked;
     if (values.run !== undefined) {
-      finished = readFinishedRun(values.run);
+      checked = isSweepFolder(values.run) ? { kind: 'sweep', sweep: readFinishedSweep(values.run) } : { kind: 'run', run: readFinishedRun(values.run) };
+      requireMatchingKind(baseline, values.baseline, checked.kind, values.run);
     } else {
-      const outcome = await runAgain(positionals[0], args);
+      const loaded = loadConfig(positionals[0]);
+      const kind = loaded.config.sweep === undefined ? 'run' : 'sweep';
+      if (values.jobs !== undefined && kind === 'run') throw new UsageError(`--jobs applies to a config with a sweep section, and ${loaded.file} has none.`);
+      requireMatchingKind(baseline, values.baseline, kind, loaded.file);
+      const outcome = kind === 'run' ? await runAgain(loaded, args) : await runSweepAgain(loaded, args, values.jobs);
       if (typeof outcome === 'number') return outcome;
-      finished = outcome;
+      checked = outcome;
     }
 
-    for (const note of describeProvenanceDifferences(baseline, finished)) process.stderr.write(`note: ${note}\n`);
-    const rows = compareWithBaseline(baseline, { [SINGLE_RUN_KEY]: finished.metrics }, overrides);
+    const runs = checked.kind === 'run' ? { [SINGLE_RUN_KEY]: checked.run } : checked.sweep.runs;
+    const extra = Object.keys(runs).filter((key) => !(key in baseline.runs));
+    if (extra.length > 0) process.stderr.write(`note: trials without a baseline entry, not compared: ${extra.join('; ')}.\n`);
+    const first = Object.values(runs)[0];
+    for (const note of describeProvenanceDifferences(baseline, first)) process.stderr.write(`note: ${note}\n`);
+    const current = Object.fromEntries(Object.entries(runs).map(([key, run]) => [key, run.metrics]));
+    const rows = compareWithBaseline(baseline, current, overrides);
     const failed = rows.filter((row) => !row.passed).length;
-    process.stdout.write(`Run ${finished.runDir}\ncompared with baseline ${values.baseline}:\n\n`);
+    const heading = checked.kind === 'run' ? `Run ${checked.run.runDir}` : `Sweep ${checked.sweep.sweepDir} (${Object.keys(runs).length} trials)`;
+    process.stdout.write(`${heading}\ncompared with baseline ${values.baseline}:\n\n`);
     process.stdout.write(`${formatComparisonTable(rows)}\n\n`);
     if (failed > 0) {
       process.stdout.write(`check failed: ${failed} of ${rows.length} metrics outside their tolerance.\n`);
@@ -94,15 +120,25 @@ export const checkCommand: Command = {
 };
 
 /**
+ * Throws a UsageError when the baseline contains a sweep and `target` is a single run, or the reverse,
+ * because then no entry of the baseline could match.
+ */
+function requireMatchingKind(baseline: Baseline, baselineFile: string, kind: Checked['kind'], target: string): void {
+  const sweepBaseline = isSweepBaseline(baseline);
+  if (sweepBaseline === (kind === 'sweep')) return;
+  const contents = sweepBaseline ? `the ${Object.keys(baseline.runs).length} trials of a sweep` : 'a single run';
+  const targetKind = kind === 'sweep' ? 'a sweep' : 'a single run';
+  throw new UsageError(
+    `Baseline ${baselineFile} contains ${contents}, but ${target} is ${targetKind}. Check it against a baseline made with ` +
+      `\`tandem baseline\` from ${kind === 'sweep' ? 'a finished sweep folder' : 'a finished run folder'} of the same config.`,
+  );
+}
+
+/**
  * Run the config as `tandem run` does, with progress lines on stderr so that stdout keeps the table.
  * Returns the finished run, or the exit code when the run did not complete.
  */
-async function runAgain(configFile: string, args: string[]): Promise<FinishedRun | number> {
-  const loaded = loadConfig(configFile);
-  if (loaded.config.sweep !== undefined) {
-    // TODO: run the sweep and compare each trial with its own entry in the baseline's runs.
-    throw new UsageError(`${loaded.file} declares a sweep, and tandem check supports single runs only so far.`);
-  }
+async function runAgain(loaded: LoadedConfig, args: string[]): Promise<Checked | number> {
   const warnings = formatWarnings(loaded);
   if (warnings) process.stderr.write(`${warnings}\n`);
   const reporter = await createReporter('plain', { stdout: process.stderr, stderr: process.stderr, env: process.env });
@@ -117,7 +153,41 @@ async function runAgain(configFile: string, args: string[]): Promise<FinishedRun
     process.stderr.write(`check failed: training diverged${where}, so there are no metrics to compare.\n`);
     return EXIT.failed;
   }
-  return readFinishedRun(summary.runDir);
+  return { kind: 'run', run: readFinishedRun(summary.runDir) };
+}
+
+/**
+ * Run every trial of the config's sweep again, in a new sweep folder under
+ * <output.root>/<name>/checks/<UTC time>/ so that no earlier trial is reused, with progress on stderr.
+ * Returns the finished sweep, or the exit code when a trial failed or the sweep was interrupted.
+ */
+async function runSweepAgain(base: LoadedConfig, args: string[], jobs: string | undefined): Promise<Checked | number> {
+  const experimentDir = path.join(path.resolve(base.dir, base.config.output.root), base.config.name);
+  const checkRoot = RunFolder.create(experimentDir, 'checks', new Date()).dir;
+  // output.root is left out of the sweep's hash and of its trial ids, so the trials keep their labels.
+  const overrides = [`output.root=${JSON.stringify(checkRoot)}`];
+  const loaded = loadConfig(base.file, { overrides });
+  const code = await runSweepCommand({
+    loaded,
+    overrides,
+    dryRun: false,
+    jobs,
+    retryFailed: false,
+    restart: false,
+    failFast: true,
+    ui: 'plain',
+    args,
+    command: ['tandem', 'check', ...args],
+    progress: process.stderr,
+  });
+  if (code === EXIT.interrupted) return code;
+  if (code !== EXIT.ok) {
+    process.stderr.write('check failed: a trial of the sweep did not finish, so not every metric can be compared.\n');
+    return EXIT.failed;
+  }
+  const [sweep] = sweepsOfConfig(path.join(checkRoot, base.config.name), base.file);
+  if (sweep === undefined) throw new Error(`The sweep that tandem check ran left no manifest under ${checkRoot}.`);
+  return { kind: 'sweep', sweep: readFinishedSweep(sweep.sweepDir) };
 }
 
 /** Differences between the run and the baseline's source that explain a failed comparison. */

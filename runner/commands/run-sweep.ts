@@ -47,6 +47,10 @@ export interface SweepCommandOptions {
   ui: string | undefined;
   /** The arguments of `tandem run`, recorded in the manifest. */
   args: string[];
+  /** The command line recorded in the manifest; default `tandem run` and `args`. */
+  command?: string[];
+  /** The stream for progress, stdout by default. `tandem check` passes stderr, keeping stdout for its table. */
+  progress?: NodeJS.WriteStream;
 }
 
 /** The trial process: runner/trial-worker.ts, with tsx loaded so that it runs as TypeScript. */
@@ -93,14 +97,15 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<num
 }
 
 async function runPrepared(plan: SweepPlan, prepared: PreparedSweep, jobs: number, options: SweepCommandOptions): Promise<number> {
-  const ui = chooseUi(options.ui, Boolean(process.stdout.isTTY), process.env);
-  const reporter = await createReporter(ui, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  const progress = options.progress ?? process.stdout;
+  const ui = chooseUi(options.ui, Boolean(progress.isTTY), process.env);
+  const reporter = await createReporter(ui, { stdout: progress, stderr: process.stderr, env: process.env });
   const runner = new SweepRunner(plan, prepared, {
     emit: (event) => reporter.emit(event),
     launch: launchTrial,
     jobs,
     failFast: options.failFast,
-    command: ['tandem', 'run', ...options.args],
+    command: options.command ?? ['tandem', 'run', ...options.args],
   });
   let interrupts = 0;
   const onInterrupt = () => {

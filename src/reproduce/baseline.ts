@@ -5,15 +5,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TandemError } from '../errors.ts';
-import { metricKind, type FinishedRun, type MetricKind, type MetricValues } from './metrics.ts';
+import { metricKind, type FinishedRun, type FinishedSweep, type MetricKind, type MetricValues } from './metrics.ts';
 
 export const BASELINE_FORMAT = 'tandem-baseline';
 export const BASELINE_VERSION = 1;
 
-/**
- * Key of a single run's entry in `runs`. A sweep will key each trial by its label, so one file format
- * serves both.
- */
+/** Key of a single run's entry in `runs`. A sweep keys each trial by its label instead. */
 export const SINGLE_RUN_KEY = 'run';
 
 /** Key in `tolerances` whose tolerance applies to every metric without one of its own. */
@@ -84,18 +81,36 @@ export function defaultTolerance(kind: MetricKind, samples: { train: number; val
 
 /** Build the baseline of a finished single run, with the default tolerance of every metric it has. */
 export function createBaseline(run: FinishedRun): Baseline {
-  const record = run.record;
+  return buildBaseline({ [SINGLE_RUN_KEY]: run }, run.runDir.split(path.sep).slice(-2).join('/'));
+}
+
+/**
+ * Build the baseline of a finished sweep: each trial's metrics under its label, such as
+ * `TandemNet-WVS, seed 1235`. The trials share one tolerance per metric, so a share's default allows one
+ * sample of the smallest split among them. The provenance is the first trial's.
+ */
+export function createSweepBaseline(sweep: FinishedSweep): Baseline {
+  return buildBaseline(sweep.runs, sweep.sweepDir.split(path.sep).slice(-2).join('/'));
+}
+
+/** Builds the baseline of `runs` by key, with `source.run` set to `sourceName`. */
+function buildBaseline(runs: Record<string, FinishedRun>, sourceName: string): Baseline {
+  const finished = Object.values(runs);
+  if (finished.length === 0) throw new Error('A baseline needs at least one run.');
+  const smallest = (split: 'train' | 'validation' | 'test') => Math.min(...finished.map((run) => run.samples[split]));
+  const samples = { train: smallest('train'), validation: smallest('validation'), test: smallest('test') };
   const tolerances: Record<string, Partial<Tolerance>> = {};
-  for (const name of Object.keys(run.metrics)) {
+  for (const name of new Set(finished.flatMap((run) => Object.keys(run.metrics)))) {
     const kind = metricKind(name);
-    if (kind) tolerances[name] = defaultTolerance(kind, run.samples);
+    if (kind) tolerances[name] = defaultTolerance(kind, samples);
   }
+  const record = finished[0].record;
   return {
     format: BASELINE_FORMAT,
     version: BASELINE_VERSION,
     experiment: record.experiment ?? 'unknown',
     source: {
-      run: run.runDir.split(path.sep).slice(-2).join('/'),
+      run: sourceName,
       createdAt: new Date().toISOString(),
       commit: record.source?.commit ?? null,
       dirty: record.source?.dirty ?? null,
@@ -107,8 +122,14 @@ export function createBaseline(run: FinishedRun): Baseline {
       dataSha256: record.data?.fingerprint?.sha256 ?? null,
     },
     tolerances,
-    runs: { [SINGLE_RUN_KEY]: { metrics: run.metrics } },
+    runs: Object.fromEntries(Object.entries(runs).map(([key, run]) => [key, { metrics: run.metrics }])),
   };
+}
+
+/** Returns whether `baseline` contains a sweep's trials rather than a single run. */
+export function isSweepBaseline(baseline: Baseline): boolean {
+  const keys = Object.keys(baseline.runs);
+  return !(keys.length === 1 && keys[0] === SINGLE_RUN_KEY);
 }
 
 /** A baseline file that is missing, unreadable or malformed; the CLI exits 2 for it. */
@@ -127,7 +148,7 @@ export function readBaseline(file: string): Baseline {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'was not found' : `could not be read (${(error as Error).message})`;
-    throw new BaselineError(`Baseline file ${file} ${problem}. Write one with \`tandem baseline <run folder> --output ${file}\`.`, {
+    throw new BaselineError(`Baseline file ${file} ${problem}. Write one with \`tandem baseline <run or sweep folder> --output ${file}\`.`, {
       cause: error,
     });
   }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_FILES } from '../artifacts/files.ts';
 import { TandemError } from '../errors.ts';
+import { readManifest as readSweepManifest, sweepPath } from '../sweep/manifest.ts';
 
 /** How a metric behaves, which decides its default tolerance. */
 export type MetricKind =
@@ -106,4 +107,39 @@ export function readFinishedRun(runDir: string): FinishedRun {
     metrics[metric.name] = typeof value === 'number' ? value : null;
   }
   return { runDir: dir, metrics, record, samples: record.data?.samples ?? { train: 0, validation: 0, test: 0 } };
+}
+
+/** The finished trials of a sweep folder, by trial label. */
+export interface FinishedSweep {
+  sweepDir: string;
+  /** Each trial's run by its label, such as `TandemNet-WVS, seed 1235`, in the order of the sweep. */
+  runs: Record<string, FinishedRun>;
+}
+
+/** Returns whether `dir` is a sweep folder, which has a sweep manifest. */
+export function isSweepFolder(dir: string): boolean {
+  return existsSync(sweepPath(path.resolve(dir), 'manifest'));
+}
+
+/**
+ * Read the metrics of every trial of the sweep in `sweepDir`. Throws a TandemError that lists the trials
+ * not done, because a baseline or a check with trials missing would compare less than the sweep.
+ */
+export function readFinishedSweep(sweepDir: string): FinishedSweep {
+  const dir = path.resolve(sweepDir);
+  const manifest = readSweepManifest(dir);
+  if (manifest === undefined) {
+    throw new TandemError(`${dir} is not a sweep folder: it has no ${sweepPath(dir, 'manifest')}.`, { exitCode: 2 });
+  }
+  const unfinished = manifest.trials.filter((trial) => trial.status !== 'done' || trial.runDir === null);
+  if (unfinished.length > 0) {
+    const listed = unfinished.map((trial) => `${trial.label} (${trial.status})`).join(', ');
+    throw new TandemError(
+      `Sweep ${dir} has ${unfinished.length} of ${manifest.trials.length} trials not done: ${listed}. Finish it by ` +
+        `running \`tandem run ${manifest.configFile}\` again, with --retry-failed for failed or diverged trials.`,
+    );
+  }
+  const runs: Record<string, FinishedRun> = {};
+  for (const trial of manifest.trials) runs[trial.label] = readFinishedRun(path.join(dir, trial.runDir!));
+  return { sweepDir: dir, runs };
 }

@@ -167,6 +167,10 @@ describe('tandem run with a sweep', () => {
     assert.match(summary, /^\| working \| 1\/1 \| \d+\.\d \|/m);
     assert.match(summary, /## Failed trials\n\n- broken, seed 1234 \(trial \w+\) failed: /);
 
+    const baseline = tandem(['baseline', sweepDir]);
+    assert.equal(baseline.status, 1, baseline.stderr);
+    assert.match(baseline.stderr, /has 1 of 2 trials not done: broken, seed 1234 \(failed\)\. .*--retry-failed/);
+
     const dryRun = tandem(['run', configFile, '--dry-run']);
     assert.equal(dryRun.status, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /Would run 0 trials, .* 1 done, 1 failed or diverged and kept\./);
@@ -184,6 +188,46 @@ describe('tandem run with a sweep', () => {
       retriedManifest.trials.map((trial) => trial.attempts),
       [2, 1],
     );
+  });
+
+  test('baseline and check of a sweep', () => {
+    const dir = path.join(folder.dir, 'checked');
+    const configFile = writeSweepConfig(dir, { grid: { 'model.textDropRate': [0, 0.5] }, trials: 1 });
+    const ran = tandem(['run', configFile, '--jobs', '2']);
+    assert.equal(ran.status, 0, `${ran.stdout}\n${ran.stderr}`);
+    const sweepDir = sweepFolder(dir);
+    const baselineFile = path.join(dir, 'baseline.json');
+    const written = tandem(['baseline', sweepDir, '--output', baselineFile]);
+    assert.equal(written.status, 0, written.stderr);
+    const baseline = JSON.parse(readFileSync(baselineFile, 'utf8'));
+    assert.deepEqual(Object.keys(baseline.runs), ['model.textDropRate=0, seed 1234', 'model.textDropRate=0.5, seed 1234']);
+    assert.equal(baseline.source.run, `smoke-sweep/${path.basename(sweepDir)}`);
+    const firstTrial = readManifest(sweepDir).trials[0];
+    const metrics = JSON.parse(readFileSync(path.join(sweepDir, firstTrial.runDir!, 'metrics.json'), 'utf8'));
+    assert.equal(baseline.runs[firstTrial.label].metrics['test.lossWithText'], metrics.test.lossWithText);
+
+    // The check trains every trial again in a folder of its own, and the same code repeats them bitwise.
+    const checked = tandem(['check', configFile, '--baseline', baselineFile, '--atol', '*=0', '--rtol', '*=0', '--jobs', '2']);
+    assert.equal(checked.status, 0, `${checked.stdout}\n${checked.stderr}`);
+    const checkSweeps = readdirSync(path.join(dir, 'results', 'smoke-sweep', 'checks'));
+    assert.equal(checkSweeps.length, 1);
+    assert.match(checked.stdout, /^Sweep .*checks.* \(2 trials\)$/m);
+    assert.match(checked.stdout, /^model\.textDropRate=0\.5, seed 1234 +test\.lossWithText +\S+ +\S+ +0 +±0 +pass$/m);
+    assert.match(checked.stdout, /^check passed: all 24 metrics within their tolerance\.$/m);
+    assert.match(checked.stderr, /^trial 2\/2 /m, 'progress goes to stderr');
+
+    const moved = JSON.parse(readFileSync(baselineFile, 'utf8'));
+    moved.runs['model.textDropRate=0.5, seed 1234'].metrics['test.lossWithText'] += 0.1;
+    const movedFile = path.join(dir, 'moved.json');
+    writeFileSync(movedFile, JSON.stringify(moved));
+    const failed = tandem(['check', '--run', sweepDir, '--baseline', movedFile]);
+    assert.equal(failed.status, 1, failed.stderr);
+    assert.match(failed.stdout, /^model\.textDropRate=0\.5, seed 1234 +test\.lossWithText .* FAIL$/m);
+    assert.match(failed.stdout, /^check failed: 1 of 24 metrics outside their tolerance\.$/m);
+
+    const wrongKind = tandem(['check', '--run', sweepDir, '--baseline', path.join(projectRoot, 'baselines/smoke.json')]);
+    assert.equal(wrongKind.status, 2, wrongKind.stderr);
+    assert.match(wrongKind.stderr, /contains a single run, but .* is a sweep\./);
   });
 
   test('invalid grid value exits 2 at its line', () => {
