@@ -113,11 +113,13 @@ describe('tandem baseline and tandem check', () => {
   test('usage errors name the problem', async () => {
     // In process, to save a start of the command line per case; the test above covers the exit code.
     const cases: [Command, string[], RegExp][] = [
-      [checkCommand, ['--baseline', baselineFile], /exactly one config file, or --run <run folder>/],
-      [checkCommand, [config, '--run', runDir, '--baseline', baselineFile], /a config file or --run <run folder>, not both/],
+      [checkCommand, ['--baseline', baselineFile], /exactly one config file, or --run <run or sweep folder>/],
+      [checkCommand, [config, '--run', runDir, '--baseline', baselineFile], /a config file or --run <run or sweep folder>, not both/],
+      [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--jobs', '2'], /--jobs applies when tandem check runs a sweep, not with --run/],
+      [checkCommand, [config, '--baseline', baselineFile, '--jobs', '2'], /--jobs applies to a config with a sweep section/],
       [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--atol', 'test.lossWithoutTxt=1'], /Did you mean "test\.lossWithoutText"\?/],
       [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--rtol', 'test.lossWithText=-1'], /Invalid --rtol "test\.lossWithText=-1"/],
-      [baselineCommand, [], /exactly one run folder/],
+      [baselineCommand, [], /exactly one run or sweep folder/],
     ];
     for (const [command, args, message] of cases) {
       await assert.rejects(command.run(args), (error: Error) => {
@@ -133,7 +135,7 @@ describe('tandem baseline and tandem check', () => {
       baseline.tolerances['test.lossWithText'] = { absolute: 'small' };
     });
     const cases: [string, RegExp][] = [
-      [path.join(folder, 'missing.json'), /missing\.json was not found\. Write one with `tandem baseline <run folder> --output/],
+      [path.join(folder, 'missing.json'), /missing\.json was not found\. Write one with `tandem baseline <run or sweep folder> --output/],
       [invalid, /tolerances\["test\.lossWithText"\]\.absolute must be a number >= 0, not "small"/],
     ];
     for (const [file, message] of cases) {
