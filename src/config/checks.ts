@@ -154,7 +154,9 @@ export function checkBackboneFieldsMatchType(config: ExperimentConfig): CheckFin
       message: `\`${key}\` applies only to backbone type ${owners.join(' or ')}, but model.backbone.type is ${backbone.type}`,
       found: `type ${backbone.type} with ${key}`,
       allowed: ownKeys.length > 0 ? `for type ${backbone.type}: type, ${ownKeys.join(', ')}` : `for type ${backbone.type}: type`,
-      fix: `delete \`${key}\`, or set model.backbone.type to ${owners[0]}`,
+      fix:
+        `delete \`${key}\`, or set model.backbone.type to ${owners[0]}. Where a base config sets it, tag the ` +
+        'backbone `!replace` (`backbone: !replace`) so that it replaces the base\'s backbone instead of merging into it',
       severity: 'error',
     });
   }

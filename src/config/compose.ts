@@ -6,7 +6,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { displayPath, type ConfigProblem, type ProblemCode } from './problems.ts';
-import { locatePath, parseConfigSource, positionAt, type ConfigSource, type PositionTarget, type SourcePosition } from './source.ts';
+import {
+  locatePath,
+  parseConfigSource,
+  positionAt,
+  type ConfigSource,
+  type MergeTag,
+  type PositionTarget,
+  type SourcePosition,
+} from './source.ts';
 import { closestMatch } from './suggest.ts';
 import { formatValue } from './validate.ts';
 
@@ -24,6 +32,8 @@ export interface ConfigLayer {
   pathBase: string;
   /** Returns where this layer writes a config path; see `locatePath` for paths it does not contain. */
   locate(segments: readonly string[], target: PositionTarget): SourcePosition;
+  /** The values that this layer tags !replace or !default, with their paths from the config's root. */
+  mergeTags: readonly MergeTag[];
 }
 
 /** A config file and its bases, ready to merge. */
@@ -136,6 +146,7 @@ function addFile(
     data,
     pathBase: path.dirname(absolutePath),
     locate: (segments, target) => locatePath(fileSource, segments, target),
+    mergeTags: source.mergeTags,
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { ConfigLayer } from './compose.ts';
-import type { Locator, ProblemLocation } from './source.ts';
+import type { Locator, MergeTag, ProblemLocation } from './source.ts';
 import { filePathFields } from './validate.ts';
 
 /** The layers that wrote a value of the merged config, and the same for the keys of a mapping. */
@@ -22,30 +22,66 @@ export interface MergedConfig {
 
 /**
  * Deep-merges the layers in order, each one over the ones before it. Two mappings merge key by key, at
- * any depth; any other value, lists included, replaces what was there.
+ * any depth; any other value, lists included, replaces what was there. A mapping tagged !replace
+ * replaces the mapping below it whole, and a key tagged !default removes the key that the layers below
+ * set, so that the schema's default applies.
  */
 export function mergeLayers(layers: readonly ConfigLayer[]): MergedConfig {
   const data: Record<string, unknown> = {};
   const origins: OriginNode = { layers: [], children: new Map() };
   for (const layer of layers) {
     origins.layers.push(layer);
-    mergeMapping(data, origins, layer.data, layer);
+    const tags = new Map(layer.mergeTags.map((mergeTag) => [pathKey(mergeTag.path), mergeTag.tag]));
+    mergeMapping(data, origins, layer.data, layer, [], tags);
   }
   return { data, locate: (segments, target) => locateOrigin(origins, segments, target) };
 }
 
-function mergeMapping(target: Record<string, unknown>, origin: OriginNode, source: Record<string, unknown>, layer: ConfigLayer): void {
+/** Joins a config path into one map key, with NUL between segments, which no schema key contains. */
+function pathKey(segments: readonly string[]): string {
+  return segments.join('\u0000');
+}
+
+function mergeMapping(
+  target: Record<string, unknown>,
+  origin: OriginNode,
+  source: Record<string, unknown>,
+  layer: ConfigLayer,
+  segments: readonly string[],
+  tags: ReadonlyMap<string, MergeTag['tag']>,
+): void {
   for (const [key, value] of Object.entries(source)) {
+    const keySegments = [...segments, key];
+    const tag = tags.get(pathKey(keySegments));
+    if (tag === 'default') {
+      delete target[key];
+      origin.children.delete(key);
+      continue;
+    }
     const current = Object.hasOwn(target, key) ? target[key] : undefined;
     const child = origin.children.get(key);
-    if (isMapping(current) && isMapping(value) && child !== undefined) {
+    if (tag !== 'replace' && isMapping(current) && isMapping(value) && child !== undefined) {
       child.layers.push(layer);
-      mergeMapping(current, child, value, layer);
+      mergeMapping(current, child, value, layer, keySegments, tags);
     } else {
-      setOwnProperty(target, key, structuredClone(value));
+      setOwnProperty(target, key, withoutDefaultKeys(structuredClone(value), keySegments, tags));
       origin.children.set(key, originOf(value, layer));
     }
   }
+}
+
+/**
+ * Removes from a value that a layer writes whole the keys that it tags !default, which then take the
+ * schema's default as if the layer had not written them.
+ */
+function withoutDefaultKeys(value: unknown, segments: readonly string[], tags: ReadonlyMap<string, MergeTag['tag']>): unknown {
+  if (!isMapping(value)) return value;
+  for (const key of Object.keys(value)) {
+    const keySegments = [...segments, key];
+    if (tags.get(pathKey(keySegments)) === 'default') delete value[key];
+    else withoutDefaultKeys(value[key], keySegments, tags);
+  }
+  return value;
 }
 
 /** Returns the origin tree of a value that one layer wrote as a whole. */

@@ -126,6 +126,7 @@ function parseOverride(
     data: data as Record<string, unknown>,
     pathBase: workingDirectory,
     locate: (query, target) => locateInOverride(query, target, segments, segmentOffsets, valueOffset, valueSource, line),
+    mergeTags: valueSource.mergeTags.map((mergeTag) => ({ ...mergeTag, path: [...segments, ...mergeTag.path] })),
   };
 }
 

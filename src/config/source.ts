@@ -33,7 +33,23 @@ export interface ConfigSource {
   hasSyntaxErrors: boolean;
   /** The document as plain data (null for an empty document); undefined when `hasSyntaxErrors`. */
   data: unknown;
+  /** The values tagged `!replace` or `!default`, which change how the file merges over its bases. */
+  mergeTags: MergeTag[];
 }
+
+/**
+ * A tag that changes the merge at one config path. `!replace` on a mapping replaces the bases' mapping
+ * instead of merging into it, key by key. `!default` on a key without a value removes the key that the
+ * bases set, so that the schema's default applies.
+ */
+export interface MergeTag {
+  tag: 'replace' | 'default';
+  /** The config path of the tagged value, from the document's root. */
+  path: string[];
+}
+
+/** The YAML tags of MergeTag, as written in a config file. */
+export const MERGE_TAGS = { replace: '!replace', default: '!default' } as const;
 
 /** A 1-based line and column. */
 export interface SourcePosition {
@@ -72,6 +88,7 @@ export function parseConfigSource(text: string, file: string): ConfigSource {
     problems: [],
     hasSyntaxErrors: false,
     data: undefined,
+    mergeTags: [],
   };
 
   const syntaxPositions = new Set<string>();
@@ -88,9 +105,53 @@ export function parseConfigSource(text: string, file: string): ConfigSource {
     syntaxPositions.add(position);
     source.problems.push(problem);
   }
-  for (const warning of document.warnings) source.problems.push(yamlErrorProblem(source, warning, 'warning'));
-  if (!source.hasSyntaxErrors) convertToData(source);
+  for (const warning of document.warnings) {
+    // The yaml package does not resolve !replace or !default, so collectMergeTags handles them instead.
+    if (warning.code === 'TAG_RESOLVE_FAILED' && Object.values(MERGE_TAGS).some((tag) => warning.message.startsWith(`Unresolved tag: ${tag} `))) continue;
+    source.problems.push(yamlErrorProblem(source, warning, 'warning'));
+  }
+  if (!source.hasSyntaxErrors) {
+    collectMergeTags(source);
+    convertToData(source);
+  }
   return source;
+}
+
+/**
+ * Records every value tagged !replace or !default in `source.mergeTags`, and adds a problem for one that
+ * is misused: !replace on anything but a mapping, !default with a value, or either one inside a list.
+ */
+function collectMergeTags(source: ConfigSource): void {
+  visit(source.document, {
+    Node(_, node, ancestors) {
+      const tag = Object.entries(MERGE_TAGS).find(([, text]) => text === node.tag)?.[0] as MergeTag['tag'] | undefined;
+      if (tag === undefined) return;
+      const problem = (message: string, fix: string) =>
+        source.problems.push({
+          code: 'merge-tag',
+          file: source.file,
+          ...positionAt(source, node.range?.[0] ?? 0),
+          path: '',
+          message,
+          fix,
+          severity: 'error',
+        });
+      if (ancestors.some((ancestor) => isSeq(ancestor))) {
+        problem(`${node.tag} applies to the value of a mapping key, not to a list item`, `move ${node.tag} to the key whose value the list is`);
+        return;
+      }
+      if (tag === 'replace' && !isMap(node)) {
+        problem('!replace applies to a mapping: it replaces the mapping of the bases whole', 'write the keys of the mapping under the tagged key, or remove !replace');
+        return;
+      }
+      if (tag === 'default' && !(isScalar(node) && (node.value === null || node.value === ''))) {
+        problem('!default takes no value: it removes the key that the bases set, so that the default applies', 'write the key as `key: !default` alone, or remove !default to set the value');
+        return;
+      }
+      const path = ancestors.filter((ancestor) => isPair(ancestor)).map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key));
+      source.mergeTags.push({ tag, path });
+    },
+  });
 }
 
 /**

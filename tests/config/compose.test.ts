@@ -96,6 +96,47 @@ describe('extends', () => {
     assert.equal(problem.code, 'missing-key');
     assert.equal(path.basename(problem.file), 'child.yaml');
   });
+
+  test('!replace swaps a base mapping whole', () => {
+    fixtures.write('replace/base.yaml', 'model:\n  backbone:\n    type: wrn\n    depth: 10\n    widenFactor: 2\n  textDropRate: 0.3\n');
+    const merged = loadError(fixtures.write('replace/merged.yaml', 'extends: base.yaml\nname: c\nmodel:\n  backbone:\n    type: resnet18\n'));
+    assert.deepEqual(
+      merged.problems.map((problem) => problem.code),
+      ['cross-field/backbone-field-of-other-type', 'cross-field/backbone-field-of-other-type'],
+    );
+    assert.match(merged.problems[0].fix ?? '', /backbone: !replace/);
+
+    const { config } = loadConfig(fixtures.write('replace/child.yaml', 'extends: base.yaml\nname: c\nmodel:\n  backbone: !replace\n    type: resnet18\n'));
+    assert.deepEqual(Object.keys(config.model.backbone).sort(), ['type', 'weights']);
+    assert.equal(config.model.backbone.type, 'resnet18');
+    assert.equal(config.model.textDropRate, 0.3, 'the rest of the model section still merges');
+  });
+
+  test('!default removes a base key', () => {
+    fixtures.write('reset/base.yaml', 'train:\n  epochs: 7\n  batchSize: 4\nmodel:\n  textDropRate: 0.3\n');
+    const child = fixtures.write('reset/child.yaml', 'extends: base.yaml\nname: c\ntrain:\n  epochs: !default\n');
+    const { config } = loadConfig(child);
+    const defaults = loadConfig(fixtures.write('reset/plain.yaml', 'name: plain\n')).config;
+    assert.equal(config.train.epochs, defaults.train.epochs);
+    assert.notEqual(config.train.epochs, 7);
+    assert.equal(config.train.batchSize, 4, 'the rest of the mapping still merges');
+
+    const { config: fromOption } = loadConfig(child, { overrides: ['model.textDropRate=!default'] });
+    assert.equal(fromOption.model.textDropRate, defaults.model.textDropRate);
+  });
+
+  test('misused merge tags are placed', () => {
+    fixtures.write('tags/base.yaml', 'train:\n  epochs: 7\n');
+    const file = fixtures.write('tags/child.yaml', 'extends: base.yaml\nname: c\ntrain:\n  epochs: !default 3\nmodel:\n  textDropRate: !replace 0.3\n');
+    const problems = loadError(file).problems.filter((problem) => problem.code === 'merge-tag');
+    assert.deepEqual(
+      problems.map((problem) => [problem.line, problem.message.split(':')[0]]),
+      [
+        [4, '!default takes no value'],
+        [6, '!replace applies to a mapping'],
+      ],
+    );
+  });
 });
 
 describe('file paths across files', () => {
