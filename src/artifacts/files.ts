@@ -1,7 +1,7 @@
 /**
  * The files of a run folder, named in one place, and the atomic writes that create them.
  */
-import { mkdirSync, renameSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, appendFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TandemError } from '../errors.ts';
 
@@ -109,6 +109,30 @@ export function fileSystemError(file: string, error: unknown): TandemError {
   });
 }
 
+/**
+ * Creates `dir` and its missing parents, like mkdirSync with `recursive: true`. That option loops forever
+ * in Node.js 20 below a folder such as /proc, where mkdir of a missing child reports EEXIST, so this
+ * creates one folder at a time and lets such an error through.
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  let current = path.resolve(dir);
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      // Another process may have made it in between, which is fine when it is a folder now.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(folder).isDirectory()) throw error;
+    }
+  }
+}
+
 /** The open run folder of one run. */
 export class RunFolder {
   private constructor(readonly dir: string) {}
@@ -130,7 +154,7 @@ export class RunFolder {
     const stamp = started.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const parent = path.join(root, experiment);
     try {
-      mkdirSync(parent, { recursive: true });
+      makeFolders(parent);
     } catch (error) {
       throw fileSystemError(parent, error);
     }
@@ -141,7 +165,7 @@ export class RunFolder {
         mkdirSync(dir);
         return new RunFolder(dir);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(dir, error);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !existsSync(dir)) throw fileSystemError(dir, error);
       }
     }
   }
@@ -174,7 +198,7 @@ export class RunFolder {
   writeInFolder(folder: RunFile, name: string, contents: string | Uint8Array): string {
     const dir = this.path(folder);
     try {
-      mkdirSync(dir, { recursive: true });
+      makeFolders(dir);
     } catch (error) {
       throw fileSystemError(dir, error);
     }

@@ -153,6 +153,31 @@ export function checkSeededSplit(source: DataSource, split: Split<DatasetEntry>)
   return problems;
 }
 
+/**
+ * Rejects a split without images: training needs images, model selection needs validation images, and
+ * the test needs test images, or the run would report accuracies of nothing as if they were results.
+ */
+export function checkSplitSizes(source: DataSource, split: Split<DatasetEntry>): DataProblem[] {
+  const empty = SPLIT_NAMES.filter((name) => split[name].length === 0);
+  if (empty.length === 0) return [];
+  const counts = SPLIT_NAMES.map((name) => `${name} ${split[name].length}`).join(', ');
+  const patients = new Set(SPLIT_NAMES.flatMap((name) => split[name].map((entry) => entry.patientId))).size;
+  const fix = source.hasSplits
+    ? `Assign some rows to ${empty.join(' and ')} in the manifest's split field.`
+    : `The seeded split holds out data.split.testFraction of the ${patients} patients for testing and ` +
+      'data.split.validationFraction of the rest for validation, rounded to whole patients. Add images of ' +
+      'more patients, or raise those fractions (or data.maxImages, if it is set).';
+  return [
+    {
+      file: source.file,
+      line: 0,
+      code: 'empty-split',
+      message: `the ${empty.join(' and ')} ${empty.length === 1 ? 'split has' : 'splits have'} no image (${counts}). ${fix}`,
+      severity: 'error',
+    },
+  ];
+}
+
 /** Patients in two sets, and labels missing from a set, for a source that gives the split. */
 function checkGivenSplits(source: DataSource): DataProblem[] {
   const problems: DataProblem[] = [];

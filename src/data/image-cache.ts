@@ -10,12 +10,13 @@
  * it. TANDEM_IMAGE_CACHE=off turns it off, and any other value names the folder to use instead.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { makeFolders } from '../artifacts/files.ts';
 import { decodeEntries, type DecodeEntriesOptions, type DecodedEntries } from './check.ts';
 import { fingerprintSource } from './fingerprint.ts';
 import type { ImageInfo } from './images.ts';
@@ -113,7 +114,7 @@ async function writeCache(file: string, header: Omit<CacheHeader, 'images'>, dec
   const pixels = Buffer.alloc(ids.length * imageBytes);
   ids.forEach((id, index) => pixels.set(decoded.pixels.get(id)!, index * imageBytes));
 
-  await mkdir(path.dirname(file), { recursive: true });
+  makeFolders(path.dirname(file));
   const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
     await writeFile(temporary, Buffer.concat([prefix, headerBytes, pixels]));

@@ -5,7 +5,7 @@
  */
 import type { ExperimentConfig } from '../config/schema.ts';
 import { DataError } from '../errors.ts';
-import { checkEntries, checkSeededSplit, classNames, decodeEntries, probeImages } from './check.ts';
+import { checkEntries, checkSeededSplit, checkSplitSizes, classNames, decodeEntries, probeImages } from './check.ts';
 import { decodeEntriesCached, imageCacheDir } from './image-cache.ts';
 import { computeChannelMean } from './images.ts';
 import { DataProblemsError, sortDataProblems, summariseWarnings, type DataProblem } from './problems.ts';
@@ -19,7 +19,7 @@ import { compareStrings } from './vqa-rad.ts';
 
 export { centreTransform, drawTransform, renderImage, type AugmentSettings, type ImageTransform } from './augment.ts';
 export { iterateBatches, makeBatch, type Batch, type IterateBatchesOptions, type MakeBatchOptions } from './batch.ts';
-export { checkEntries, checkSeededSplit, classNames, decodeEntries, probeImages } from './check.ts';
+export { checkEntries, checkSeededSplit, checkSplitSizes, classNames, decodeEntries, probeImages } from './check.ts';
 export { parseCsv, type CsvParseResult, type CsvRecord } from './csv.ts';
 export {
   computeChannelMean,
@@ -87,7 +87,8 @@ export async function loadData(
 
   const classes = classNames(source.entries, data.labels);
   const split = assignSplits(source.entries, source.hasSplits, data, config.seed);
-  problems.push(...checkSeededSplit(source, split));
+  problems.push(...checkSeededSplit(source, split), ...checkSplitSizes(source, split));
+  throwOnErrors(problems);
   const used = [...split.train, ...split.validation, ...split.test];
   const decodeOptions = { size: data.resizeTo, mode: data.resizeMode, onProgress };
   const decoded = await decodeEntriesCached(source, used, decodeOptions, imageCacheDir());
@@ -181,6 +182,7 @@ export async function checkData(config: ExperimentConfig, configDir: string, opt
     ...checkEntries(source, data),
     ...decoded.problems,
     ...checkSeededSplit(source, split),
+    ...checkSplitSizes(source, split),
   ]);
   const classes = classNames(source.entries, data.labels);
   const summary = summariseData(source, classes, split, data, decoded.info);

@@ -21,6 +21,7 @@ export const DATA_PROBLEM_CODES = [
   'label-without-images',
   'invalid-split',
   'label-missing-from-split',
+  'empty-split',
   'patient-in-two-splits',
   'duplicate-id',
   'duplicate-image',

@@ -4,9 +4,9 @@
  * loses only its own attempt, and a killed sweep process loses no finished trial.
  */
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { fileSystemError, RUN_FILES, writeFileAtomic } from '../artifacts/files.ts';
+import { fileSystemError, makeFolders, RUN_FILES, writeFileAtomic } from '../artifacts/files.ts';
 import { renderConfig } from '../config/render.ts';
 import type { EventListener, TrialStatus } from '../events.ts';
 import { trialFolder, TRIAL_FILES, writeManifest, type SweepManifest, type TrialRecord, type TrialState } from './manifest.ts';
@@ -98,7 +98,7 @@ export class SweepRunner {
 
   async run(): Promise<SweepResult> {
     const startTime = Date.now();
-    mkdirSync(path.join(this.sweepDir, trialFolder('')), { recursive: true });
+    makeFolders(path.join(this.sweepDir, trialFolder('')));
     const invocation = {
       command: this.options.command ?? process.argv,
       pid: process.pid,
@@ -143,7 +143,7 @@ export class SweepRunner {
     const logFile = path.join(this.sweepDir, record.log);
     const number = ++this.started;
 
-    mkdirSync(folder, { recursive: true });
+    makeFolders(folder);
     const config = { ...planned.config!, output: { ...planned.config!.output, root: folder } };
     const header = [
       `Trial ${record.id} of the sweep in ${this.sweepDir}: ${record.label}.`,

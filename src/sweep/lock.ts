@@ -2,8 +2,8 @@
  * The lock of a sweep folder: a file with the id of the process that runs the sweep, so that two
  * processes never run the same sweep at once.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { fileSystemError } from '../artifacts/files.ts';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { fileSystemError, makeFolders } from '../artifacts/files.ts';
 import { TandemError } from '../errors.ts';
 import { sweepPath } from './manifest.ts';
 
@@ -20,7 +20,7 @@ export interface SweepLock {
 export function acquireSweepLock(sweepDir: string): SweepLock {
   const file = sweepPath(sweepDir, 'lock');
   try {
-    mkdirSync(sweepDir, { recursive: true });
+    makeFolders(sweepDir);
   } catch (error) {
     throw fileSystemError(sweepDir, error);
   }

@@ -3,9 +3,9 @@
  * status, failure reason, log and timings. Only the process that runs the sweep writes the manifest, and
  * always through an atomic rename, so a reader or a `kill -9` never leaves half a manifest.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileSystemError, writeFileAtomic } from '../artifacts/files.ts';
+import { fileSystemError, makeFolders, writeFileAtomic } from '../artifacts/files.ts';
 import { TandemError } from '../errors.ts';
 import type { SweepSpec } from './plan.ts';
 
@@ -138,7 +138,7 @@ export function readManifest(sweepDir: string): SweepManifest | undefined {
 /** Writes the manifest with `updated` set to now, through a temporary file and a rename; creates the folder if needed. */
 export function writeManifest(sweepDir: string, manifest: SweepManifest): void {
   try {
-    mkdirSync(sweepDir, { recursive: true });
+    makeFolders(sweepDir);
   } catch (error) {
     throw fileSystemError(sweepDir, error);
   }

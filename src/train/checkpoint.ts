@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { fileSystemError } from '../artifacts/files.ts';
+import { fileSystemError, makeFolders } from '../artifacts/files.ts';
 import { TandemError } from '../errors.ts';
 import type { ParameterStore } from '../model/parameters.ts';
 import { parseSafetensors, readFloat32, SafetensorsError } from '../model/safetensors.ts';
@@ -239,7 +239,7 @@ export async function writeCheckpoint(checkpointsDir: string, state: TrainingSta
   const finalDir = path.join(checkpointsDir, checkpointFolderName(state.epoch));
   const temporaryDir = path.join(checkpointsDir, `.${checkpointFolderName(state.epoch)}.tmp-${process.pid}`);
   try {
-    mkdirSync(checkpointsDir, { recursive: true });
+    makeFolders(checkpointsDir);
     rmSync(temporaryDir, { recursive: true, force: true });
     mkdirSync(temporaryDir);
     const tensors = encodeTensors(state);

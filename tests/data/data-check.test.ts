@@ -166,6 +166,20 @@ describe('data check problems', () => {
     assert.doesNotMatch(table.find((line) => line.includes('low grade'))!, /not in data\.labels/);
   });
 
+  test('empty splits are errors', async () => {
+    const given = await checkRows(standardRows({ splits: true }).map((row) => ({ ...row, split: 'train' })));
+    const problem = onlyProblem(given, 'empty-split');
+    assert.equal(problem.severity, 'error');
+    assert.equal(problem.line, 0);
+    assert.match(problem.message, /^the validation and test splits have no image \(train 9, validation 0, test 0\)\. Assign some rows/);
+
+    // One patient per label: the seeded split is stratified by label, so each patient goes to train.
+    const onePerLabel = standardRows().filter((row, index, rows) => rows.findIndex((other) => other.label === row.label) === index);
+    const seeded = await checkRows(onePerLabel);
+    assert.match(onlyProblem(seeded, 'empty-split').message, /of the 3 patients .* raise those fractions/);
+    assert.deepEqual((await checkRows(standardRows())).problems.filter((found) => found.code === 'empty-split'), []);
+  });
+
   test('label of data.labels without images', async () => {
     const result = await checkRows(standardRows(), { data: { labels: ['normal', 'low grade', 'high grade', 'insufficient'] } });
     const problem = onlyProblem(result, 'label-without-images');
