@@ -50,6 +50,8 @@ export const checkCommand: Command = {
     '  --rtol <metric>=<value>           Allowed difference relative to the baseline value, e.g. 0.001 for',
     '                                    0.1%. A metric passes when |now - baseline| <= max(atol, rtol *',
     '                                    |baseline|). Repeatable.',
+    '  --set path=value                  Override one config value, as tandem run does, so that a baseline of',
+    '                                    a run made with --set can be checked. The value is YAML. Repeatable.',
     '  --run <run or sweep folder>       Compare this finished run, or every trial of this finished sweep,',
     '                                    instead of running the config again.',
     '',
@@ -68,6 +70,7 @@ export const checkCommand: Command = {
         rtol: { type: 'string', multiple: true },
         run: { type: 'string' },
         jobs: { type: 'string' },
+        set: { type: 'string', multiple: true },
       },
     });
     if (values.baseline === undefined) throw new UsageError('tandem check needs --baseline <file>.');
@@ -78,6 +81,8 @@ export const checkCommand: Command = {
       throw new UsageError('tandem check takes a config file or --run <run or sweep folder>, not both.');
     }
     if (values.run !== undefined && values.jobs !== undefined) throw new UsageError('--jobs applies when tandem check runs a sweep, not with --run.');
+    if (values.run !== undefined && values.set !== undefined) throw new UsageError('--set applies when tandem check runs a config, not with --run.');
+    const configOverrides = values.set ?? [];
     const overrides: ToleranceOverrides = {
       absolute: parseToleranceOptions(values.atol, '--atol'),
       relative: parseToleranceOptions(values.rtol, '--rtol'),
@@ -90,11 +95,11 @@ export const checkCommand: Command = {
       checked = isSweepFolder(values.run) ? { kind: 'sweep', sweep: readFinishedSweep(values.run) } : { kind: 'run', run: readFinishedRun(values.run) };
       requireMatchingKind(baseline, values.baseline, checked.kind, values.run);
     } else {
-      const loaded = loadConfig(positionals[0]);
+      const loaded = loadConfig(positionals[0], { overrides: configOverrides });
       const kind = loaded.config.sweep === undefined ? 'run' : 'sweep';
       if (values.jobs !== undefined && kind === 'run') throw new UsageError(`--jobs applies to a config with a sweep section, and ${loaded.file} has none.`);
       requireMatchingKind(baseline, values.baseline, kind, loaded.file);
-      const outcome = kind === 'run' ? await runAgain(loaded, args) : await runSweepAgain(loaded, args, values.jobs);
+      const outcome = kind === 'run' ? await runAgain(loaded, args) : await runSweepAgain(loaded, configOverrides, args, values.jobs);
       if (typeof outcome === 'number') return outcome;
       checked = outcome;
     }
@@ -161,11 +166,11 @@ async function runAgain(loaded: LoadedConfig, args: string[]): Promise<Checked |
  * <output.root>/<name>/checks/<UTC time>/ so that no earlier trial is reused, with progress on stderr.
  * Returns the finished sweep, or the exit code when a trial failed or the sweep was interrupted.
  */
-async function runSweepAgain(base: LoadedConfig, args: string[], jobs: string | undefined): Promise<Checked | number> {
+async function runSweepAgain(base: LoadedConfig, configOverrides: string[], args: string[], jobs: string | undefined): Promise<Checked | number> {
   const experimentDir = path.join(path.resolve(base.dir, base.config.output.root), base.config.name);
   const checkRoot = RunFolder.create(experimentDir, 'checks', new Date()).dir;
   // output.root is left out of the sweep's hash and of its trial ids, so the trials keep their labels.
-  const overrides = [`output.root=${JSON.stringify(checkRoot)}`];
+  const overrides = [...configOverrides, `output.root=${JSON.stringify(checkRoot)}`];
   const loaded = loadConfig(base.file, { overrides });
   const code = await runSweepCommand({
     loaded,

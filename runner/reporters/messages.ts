@@ -64,3 +64,9 @@ function quoteIfNeeded(file: string): string {
 export function eventLogPath(runDir: string): string {
   return path.join(runDir, RUN_FILES.events.name);
 }
+
+/** Returns the heading of a sweep's last line: done when every trial completed, else interrupted or ended. */
+export function sweepEndWord(end: { interrupted: number; failed: number }): string {
+  if (end.interrupted > 0) return 'sweep interrupted';
+  return end.failed > 0 ? 'sweep ended' : 'sweep done';
+}

@@ -3,7 +3,7 @@
  * No escape codes, so a CI log stays readable.
  */
 import type { TandemEvent } from '../../src/events.ts';
-import { eventLogPath, STOP_REQUESTED } from './messages.ts';
+import { eventLogPath, STOP_REQUESTED, sweepEndWord } from './messages.ts';
 import type { Reporter } from './reporter.ts';
 
 const format = (value: number, digits = 3) => value.toFixed(digits);
@@ -71,7 +71,7 @@ export function formatEvent(event: TandemEvent, sweepMetric: string | null = nul
     }
     case 'sweep-end':
       return (
-        `sweep done in ${event.seconds.toFixed(0)} s: ${event.complete} complete, ${event.failed} failed, ` +
+        `${sweepEndWord(event)} in ${event.seconds.toFixed(0)} s: ${event.complete} complete, ${event.failed} failed, ` +
         `${event.interrupted} interrupted; best trial ${event.bestTrial ?? 'none'}; results in ${event.sweepDir}`
       );
     default:

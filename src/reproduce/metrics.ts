@@ -86,9 +86,20 @@ export function readFinishedRun(runDir: string): FinishedRun {
     throw new TandemError(`${dir} is not a run folder: it has no ${RUN_FILES.run.name}.`, { exitCode: 2 });
   }
   if (!existsSync(path.join(dir, RUN_FILES.complete.name))) {
+    let status: unknown;
+    try {
+      status = JSON.parse(readFileSync(path.join(dir, RUN_FILES.run.name), 'utf8')).status;
+    } catch {
+      status = undefined;
+    }
+    // A run whose run.json says "running" may still be training in another process, and a second
+    // process resuming the same folder would corrupt it.
+    const next =
+      status === 'running'
+        ? `Its ${RUN_FILES.run.name} says "running": wait until it finishes. Only if its process was killed, finish it with \`tandem run --resume ${dir}\`.`
+        : `Finish it with \`tandem run --resume ${dir}\`, or pass a complete run.`;
     throw new TandemError(
-      `Run ${dir} is not complete: it has no ${RUN_FILES.complete.name} marker, so its metrics are missing or ` +
-        'unfinished. Finish it with `tandem run --resume <run folder>`, or pass a complete run.',
+      `Run ${dir} is not complete: it has no ${RUN_FILES.complete.name} marker, so its metrics are missing or unfinished. ${next}`,
     );
   }
   const readJson = (file: string) => {

@@ -117,6 +117,7 @@ describe('tandem baseline and tandem check', () => {
       [checkCommand, [config, '--run', runDir, '--baseline', baselineFile], /a config file or --run <run or sweep folder>, not both/],
       [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--jobs', '2'], /--jobs applies when tandem check runs a sweep, not with --run/],
       [checkCommand, [config, '--baseline', baselineFile, '--jobs', '2'], /--jobs applies to a config with a sweep section/],
+      [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--set', 'train.epochs=1'], /--set applies when tandem check runs a config, not with --run/],
       [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--atol', 'test.lossWithoutTxt=1'], /Did you mean "test\.lossWithoutText"\?/],
       [checkCommand, ['--run', runDir, '--baseline', baselineFile, '--rtol', 'test.lossWithText=-1'], /Invalid --rtol "test\.lossWithText=-1"/],
       [baselineCommand, [], /exactly one run or sweep folder/],
@@ -154,5 +155,12 @@ describe('tandem baseline and tandem check', () => {
     const result = tandem(['baseline', copy]);
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, /is not complete: it has no COMPLETE marker/);
+    assert.match(result.stderr, /Finish it with `tandem run --resume /);
+
+    const record = readJson(path.join(runDir, 'run.json'));
+    writeFileSync(path.join(copy, 'run.json'), JSON.stringify({ ...record, status: 'running' }));
+    const running = tandem(['baseline', copy]);
+    assert.equal(running.status, 1, running.stderr);
+    assert.match(running.stderr, /says "running": wait until it finishes\. Only if its process was killed, finish it with/);
   });
 });

@@ -54,7 +54,7 @@ describe('plain reporter', () => {
       'trial 2/3 model.textDropRate=0.5: failed: Failed to write history.json: the disk is full. (1 s)',
       'trial 3/3: model.textDropRate=1',
       'trial 3/3 model.textDropRate=1: interrupted (2 s)',
-      'sweep done in 8 s: 1 complete, 1 failed, 1 interrupted; best trial 1; results in /results/smoke/sweeps/20260101',
+      'sweep interrupted in 8 s: 1 complete, 1 failed, 1 interrupted; best trial 1; results in /results/smoke/sweeps/20260101',
     ]);
     assert.ok(out.includes(`run failed; its event log is ${RUN_DIR}-2/events.ndjson`));
   });

@@ -168,7 +168,7 @@ describe('Ink screen', () => {
         firstTrial,
         secondTrial,
         '■ trial 3/3  model.textDropRate=1  2s  interrupted',
-        'sweep done in 8s: 1 complete, 1 failed, 1 interrupted',
+        'sweep interrupted in 8s: 1 complete, 1 failed, 1 interrupted',
         'best trial 1 (model.textDropRate=0): test accuracy with text 0.750',
         'results in  /results/smoke/sweeps/20260101',
         ...notices,

@@ -2,7 +2,7 @@
  * The end of a run or sweep, the test accuracies, and the notice after the first Ctrl-C.
  */
 import { Box, Text } from 'ink';
-import { STOP_REQUESTED } from '../../reporters/messages.ts';
+import { STOP_REQUESTED, sweepEndWord } from '../../reporters/messages.ts';
 import type { RunView, SweepView } from '../state.ts';
 import { formatDuration, formatShare } from '../format.ts';
 import { useTone } from '../theme.ts';
@@ -62,6 +62,10 @@ export function RunOutcome({ run }: { run: RunView }) {
   );
 }
 
+function sweepEndTone(end: { interrupted: number; failed: number }): 'good' | 'warning' {
+  return end.interrupted > 0 || end.failed > 0 ? 'warning' : 'good';
+}
+
 export function SweepOutcome({ sweep }: { sweep: SweepView }) {
   const tone = useTone();
   const end = sweep.end;
@@ -72,7 +76,7 @@ export function SweepOutcome({ sweep }: { sweep: SweepView }) {
   return (
     <Box flexDirection="column">
       <Text>
-        <Text {...tone('good')}>sweep done</Text> in {formatDuration(end.seconds)}: {counts.join(', ')}
+        <Text {...tone(sweepEndTone(end))}>{sweepEndWord(end)}</Text> in {formatDuration(end.seconds)}: {counts.join(', ')}
       </Text>
       {sweep.best && (
         <Text wrap="truncate-end">
