@@ -3,8 +3,9 @@
  * without reading data or training.
  */
 import { parseArgs } from 'node:util';
-import { checkConfig } from '../../src/config/load.ts';
-import { displayPath, formatProblems } from '../../src/config/problems.ts';
+import { checkConfig, loadConfig } from '../../src/config/load.ts';
+import { ConfigError, displayPath, formatProblems } from '../../src/config/problems.ts';
+import { planSweep } from '../../src/sweep/plan.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
 
 export const validateCommand: Command = {
@@ -26,8 +27,17 @@ export const validateCommand: Command = {
     const reports: string[] = [];
     let valid = true;
     for (const file of positionals) {
-      const checked = checkConfig(file, { overrides: values.set ?? [] });
+      const overrides = values.set ?? [];
+      const checked = checkConfig(file, { overrides });
       if (checked.config === undefined) valid = false;
+      if (checked.config?.sweep !== undefined) {
+        const sweepReport = await validateSweep(file, overrides);
+        if (sweepReport !== null) {
+          valid = false;
+          reports.push(sweepReport);
+          continue;
+        }
+      }
       reports.push(
         checked.problems.length === 0
           ? `${displayPath(checked.file)}: valid`
@@ -38,3 +48,18 @@ export const validateCommand: Command = {
     return valid ? EXIT.ok : EXIT.usage;
   },
 };
+
+/**
+ * Plans the sweep of a valid config as `tandem run` would, which checks every point's config, and returns
+ * the formatted problems, or null when the sweep is valid. The data is not read: every trial gets the
+ * same stand-in fingerprint, which only trial ids depend on.
+ */
+async function validateSweep(file: string, overrides: string[]): Promise<string | null> {
+  try {
+    await planSweep(loadConfig(file, { overrides }), { overrides, fingerprint: async () => 'not read by tandem validate' });
+    return null;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.message;
+  }
+}

@@ -237,5 +237,9 @@ describe('tandem run with a sweep', () => {
     assert.equal(result.status, 2, result.stderr);
     const line = readFileSync(configFile, 'utf8').split('\n').findIndex((text) => text.includes('- 2')) + 1;
     assert.match(result.stderr, new RegExp(`sweep\\.yaml:${line}:\\d+ +sweep\\.grid\\["model\\.textDropRate"\\]\\[1\\] +must be at most 1`));
+
+    const validated = tandem(['validate', configFile]);
+    assert.equal(validated.status, 2, validated.stdout);
+    assert.match(validated.stdout, new RegExp(`sweep\\.yaml:${line}:\\d+ +sweep\\.grid\\["model\\.textDropRate"\\]\\[1\\] +must be at most 1`));
   });
 });
