@@ -83,12 +83,12 @@ export async function loadData(
   const source = await readDataSource(data, configDir);
   const problems: DataProblem[] = [...source.problems, ...checkEntries(source, data)];
   problems.push(...(await probeImages(source)));
-  throwOnErrors(problems);
+  throwOnErrors(problems, { beforeDecoding: true });
 
   const classes = classNames(source.entries, data.labels);
   const split = assignSplits(source.entries, source.hasSplits, data, config.seed);
   problems.push(...checkSeededSplit(source, split), ...checkSplitSizes(source, split));
-  throwOnErrors(problems);
+  throwOnErrors(problems, { beforeDecoding: true });
   const used = [...split.train, ...split.validation, ...split.test];
   const decodeOptions = { size: data.resizeTo, mode: data.resizeMode, onProgress };
   const decoded = await decodeEntriesCached(source, used, decodeOptions, imageCacheDir());
@@ -127,8 +127,9 @@ export async function loadData(
   };
 }
 
-function throwOnErrors(problems: readonly DataProblem[]): void {
-  if (problems.some((problem) => problem.severity === 'error')) throw new DataProblemsError(problems, CHECK_COMMAND);
+/** Throws DataProblemsError when `problems` has an error; see its `beforeDecoding` option. */
+function throwOnErrors(problems: readonly DataProblem[], options: { beforeDecoding?: boolean } = {}): void {
+  if (problems.some((problem) => problem.severity === 'error')) throw new DataProblemsError(problems, CHECK_COMMAND, options);
 }
 
 /** Build the sample of an entry. Its first report is the one evaluation uses. */

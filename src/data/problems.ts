@@ -84,12 +84,17 @@ export const MAX_PROBLEMS_IN_RUN_ERROR = 20;
 export class DataProblemsError extends DataError {
   readonly problems: DataProblem[];
 
-  constructor(problems: readonly DataProblem[], checkCommand: string) {
+  /**
+   * `beforeDecoding` marks problems found before the images were decoded, so that a damaged image may
+   * add more errors once these are fixed.
+   */
+  constructor(problems: readonly DataProblem[], checkCommand: string, options: { beforeDecoding?: boolean } = {}) {
     const sorted = sortDataProblems(problems.filter((problem) => problem.severity === 'error'));
     const listed = sorted.slice(0, MAX_PROBLEMS_IN_RUN_ERROR).map(formatDataProblem);
     const more = sorted.length - listed.length;
+    const count = `${options.beforeDecoding ? 'at least ' : ''}${sorted.length} ${sorted.length === 1 ? 'error' : 'errors'}`;
     const lines = [
-      `The data set has ${sorted.length} ${sorted.length === 1 ? 'error' : 'errors'}, so nothing was trained:`,
+      `The data set has ${count}, so nothing was trained:`,
       ...listed,
       ...(more > 0 ? [`... and ${more} more.`] : []),
       `Fix them and run again. \`${checkCommand}\` lists every problem with a summary of the data set.`,
