@@ -200,6 +200,9 @@ function describeProvenanceDifferences(baseline: Baseline, run: FinishedRun): st
   const notes: string[] = [];
   const source = baseline.source;
   const record = run.record;
+  if (record.experiment && baseline.experiment !== record.experiment) {
+    notes.push(`the baseline is of experiment "${baseline.experiment}" and this run of "${record.experiment}"; check that the baseline file is the right one.`);
+  }
   if (source.configSha256 && record.configSha256 && source.configSha256 !== record.configSha256) {
     notes.push('the config differs from the one the baseline was made with (configSha256), so its numbers may differ.');
   }

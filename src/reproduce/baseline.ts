@@ -156,7 +156,11 @@ export function readBaseline(file: string): Baseline {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new BaselineError(`Baseline file ${file} is not valid JSON: ${(error as Error).message}.`, { cause: error });
+    throw new BaselineError(
+      `Baseline file ${file} is not valid JSON: ${(error as Error).message}. Restore it from version control, or write it ` +
+        `again with \`tandem baseline <run or sweep folder> --output ${file}\`.`,
+      { cause: error },
+    );
   }
   const problem = describeBaselineProblem(parsed);
   if (problem) throw new BaselineError(`Baseline file ${file} is invalid: ${problem}.`);

@@ -55,7 +55,8 @@ export function prepareResume(runDir: string): ResumePlan {
   const dir = path.resolve(runDir);
   const runFile = path.join(dir, RUN_FILES.run.name);
   if (!existsSync(runFile)) {
-    throw new TandemError(`Cannot resume ${dir}: it has no ${RUN_FILES.run.name}. Pass a run folder that \`tandem run\` created.`, {
+    const problem = existsSync(dir) ? `it has no ${RUN_FILES.run.name}` : 'the folder was not found';
+    throw new TandemError(`Cannot resume ${dir}: ${problem}. Pass a run folder that \`tandem run\` created.`, {
       exitCode: 2,
     });
   }

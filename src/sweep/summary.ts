@@ -4,7 +4,7 @@
  * finished trials. It is written as summary.md, summary.csv and summary.json, with a plot for a
  * one-parameter grid.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_FILES, toCsv, writeFileAtomic } from '../artifacts/files.ts';
 import { TandemError } from '../errors.ts';
@@ -91,9 +91,10 @@ interface RunMetrics {
 export function summarizeSweep(sweepDir: string): SweepSummary {
   const manifest = readManifest(sweepDir);
   if (manifest === undefined) {
+    const problem = existsSync(sweepDir) ? 'is not a sweep folder: it has no manifest.json' : 'was not found';
     throw new TandemError(
-      `${sweepDir} is not a sweep folder: it has no manifest.json. A sweep folder is <output.root>/<name>/sweep-<spec hash>/, ` +
-        'which `tandem run` prints when a sweep starts.',
+      `${sweepDir} ${problem}. A sweep folder is <output.root>/<name>/sweep-<spec hash>/, which \`tandem run\` prints when a sweep starts.`,
+      { exitCode: 2 },
     );
   }
   return buildSummary(sweepDir, manifest);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RUN_FILES } from '../../src/artifacts/files.ts';
+import { TandemError } from '../../src/errors.ts';
 import { sweepPath, trialFolder, writeManifest, type SweepManifest, type TrialRecord } from '../../src/sweep/manifest.ts';
 import { prepareSweep } from '../../src/sweep/resume.ts';
 import { describe as describeValues, formatPercent, renderCsv, renderMarkdown, summarizeSweep, writeSummary } from '../../src/sweep/summary.ts';
@@ -124,5 +125,10 @@ describe('sweep summary', () => {
 
   test('folder without manifest is explained', () => {
     assert.throws(() => summarizeSweep(folder.dir), /is not a sweep folder: it has no manifest\.json/);
+    assert.throws(() => summarizeSweep(`${folder.dir}-absent`), (error: TandemError) => {
+      assert.match(error.message, /-absent was not found\. A sweep folder is/);
+      assert.equal(error.exitCode, 2);
+      return true;
+    });
   });
 });
