@@ -92,11 +92,11 @@ export function readFinishedRun(runDir: string): FinishedRun {
     } catch {
       status = undefined;
     }
-    // A run whose run.json says "running" may still be training in another process, and a second
-    // process resuming the same folder would corrupt it.
+    // A run with status "running" in its run.json may still be training in another process, and a
+    // second process resuming the same folder would corrupt it.
     const next =
       status === 'running'
-        ? `Its ${RUN_FILES.run.name} says "running": wait until it finishes. Only if its process was killed, finish it with \`tandem run --resume ${dir}\`.`
+        ? `Its ${RUN_FILES.run.name} has status "running": wait until it finishes. Only if its process was killed, finish it with \`tandem run --resume ${dir}\`.`
         : `Finish it with \`tandem run --resume ${dir}\`, or pass a complete run.`;
     throw new TandemError(
       `Run ${dir} is not complete: it has no ${RUN_FILES.complete.name} marker, so its metrics are missing or unfinished. ${next}`,

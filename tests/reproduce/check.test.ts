@@ -161,6 +161,6 @@ describe('tandem baseline and tandem check', () => {
     writeFileSync(path.join(copy, 'run.json'), JSON.stringify({ ...record, status: 'running' }));
     const running = tandem(['baseline', copy]);
     assert.equal(running.status, 1, running.stderr);
-    assert.match(running.stderr, /says "running": wait until it finishes\. Only if its process was killed, finish it with/);
+    assert.match(running.stderr, /has status "running": wait until it finishes\. Only if its process was killed, finish it with/);
   });
 });
