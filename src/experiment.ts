@@ -2,12 +2,13 @@
  * One experiment run from a resolved config: select the backend, load the data, train, test without and
  * with text, and write every result into a new run folder.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { writeAnalysis } from './analysis/index.ts';
 import { RunFolder, RUN_FILES } from './artifacts/files.ts';
 import { hashConfig, hostInfo, packageVersion, readSourceState } from './artifacts/provenance.ts';
 import { writeConfusionMatrices, writeHistory, writePredictions, writeSplit } from './artifacts/results.ts';
-import { selectBackend } from './backend/select.ts';
+import { selectBackend, setBlasThreads } from './backend/select.ts';
 import { renderConfig } from './config/render.ts';
 import type { ExperimentConfig } from './config/schema.ts';
 import { fingerprintData } from './data/fingerprint.ts';
@@ -56,10 +57,12 @@ export async function runExperiment(options: RunOptions): Promise<RunSummary> {
   const started = new Date();
   const random = new Random(config.seed);
 
-  const backend = await selectBackend(config.backend);
+  const backend = await selectBackend(config.backend, { blas: config.blas ?? 'auto' });
   for (const message of backend.warnings) options.emit({ type: 'warning', message });
   // Resolved before any run folder exists, so that an invalid worker setting leaves nothing behind.
-  const parallel = planParallelism(config, backend.name);
+  const parallel = planParallelism(config, backend.name, availableParallelism(), backend.blas.maxThreads);
+  // With worker threads, each worker's OpenBLAS keeps one thread; without, this thread takes every core.
+  const blasThreads = await setBlasThreads(parallel.workers > 1 ? 1 : availableParallelism());
 
   const loadStarted = performance.now();
   const data = await loadData(config, configDir);
@@ -114,6 +117,7 @@ export async function runExperiment(options: RunOptions): Promise<RunSummary> {
       tfjsBackend: backend.tfjsBackend,
       deterministic: backend.deterministic,
       note: backend.note,
+      blas: { ...backend.blas, threads: blasThreads },
     },
     versions: { tandem: packageVersion('tandem') ?? '0.1.0', ...backend.versions },
     source: readSourceState(),

@@ -7,8 +7,9 @@
  * Prints one JSON object. Needs the VQA-RAD data set (see README.md); run by scripts/bench/run.ts, or
  * alone: node --import tsx scripts/bench/epoch.ts [--set key=value ...]
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { selectBackend } from '../../src/backend/select.ts';
+import * as select from '../../src/backend/select.ts';
 import type { BackendName } from '../../src/config/schema.ts';
 import { loadData, makeBatch } from '../../src/data/index.ts';
 import type { TandemEvent } from '../../src/events.ts';
@@ -23,12 +24,16 @@ const { values: options } = parseArgs({ options: { set: { type: 'string', multip
 async function startSharded(
   config: TrainOptions['config'],
   model: TandemNet,
-  backend: Awaited<ReturnType<typeof selectBackend>>['name'],
+  backend: Awaited<ReturnType<typeof select.selectBackend>>['name'],
+  blasThreads: number,
 ): Promise<{ sharded: unknown; workers: number; close: () => Promise<void> } | null> {
   try {
     const { planParallelism } = await import('../../src/parallel/plan.ts');
     const { ShardedTraining } = await import('../../src/parallel/sharded-training.ts');
-    const plan = planParallelism(config, backend);
+    const plan = planParallelism(config, backend, availableParallelism(), blasThreads);
+    // Checkouts before the OpenBLAS kernels have no setBlasThreads.
+    const setBlasThreads = (select as { setBlasThreads?: (threads: number) => Promise<number> }).setBlasThreads;
+    await setBlasThreads?.(plan.workers > 1 ? 1 : availableParallelism());
     if (!plan.sharded) return { sharded: undefined, workers: 1, close: async () => {} };
     const sharded = await ShardedTraining.start({ config, model, backend, workers: plan.workers, maxShardSize: plan.maxShardSize });
     return { sharded, workers: plan.workers, close: () => sharded.close() };
@@ -40,7 +45,7 @@ async function startSharded(
 
 async function main(): Promise<void> {
   const { config, configDir } = benchmarkConfig(['train.epochs=1', ...(options.set ?? [])]);
-  const backend = await selectBackend(config.backend as BackendName);
+  const backend = await select.selectBackend(config.backend as BackendName, { blas: config.blas });
 
   const loadStarted = performance.now();
   const data = await loadData(config, configDir);
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
     { vocabularySize: data.vocabulary.size, classes: data.classes.length, sentences: config.data.maxSentences },
     random,
   );
-  const parallel = await startSharded(config, model, backend.name);
+  const parallel = await startSharded(config, model, backend.name, backend.blas?.maxThreads ?? 1);
   let stepSeconds = 0;
   let epochSeconds = 0;
   const emit = (event: TandemEvent): void => {
@@ -76,6 +81,7 @@ async function main(): Promise<void> {
 
   const result = {
     backend: backend.name,
+    blas: backend.blas?.active ?? false,
     workers: parallel?.workers ?? 1,
     imageSize: config.data.imageSize,
     batchSize: config.train.batchSize,

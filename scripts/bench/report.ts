@@ -40,6 +40,8 @@ export interface CellResult {
 /** The result that scripts/bench/epoch.ts prints. */
 export interface EpochResult {
   backend: string;
+  /** Whether the wasm backend's heavy kernels ran on OpenBLAS; absent in results of older checkouts. */
+  blas?: boolean;
   workers: number;
   imageSize: number;
   batchSize: number;
@@ -61,6 +63,8 @@ export interface ReportInput {
   gemmGflops: number | null;
   /** XNNPACK's float32 matrix product rate in one wasm thread, GFLOP/s. */
   wasmGemmGflops: number;
+  /** tf.matMul's rate on the wasm backend's OpenBLAS kernel, and the library; null without OpenBLAS. */
+  blasGemm: { gflops: number; threads: number; library: string; config: string } | null;
   torchVersion: string | null;
   torchThreads: number;
   notes: string[];
@@ -102,6 +106,13 @@ function formatSetup(input: ReportInput): string[] {
       : `- Float32 GEMM rate: ${gemmGflops.toFixed(0)} GFLOP/s (PyTorch ${input.torchVersion} with OpenBLAS, ${input.torchThreads} threads, 2048 x 2048 products).`,
   );
   lines.push(`- XNNPACK's float32 GEMM in one wasm thread: ${input.wasmGemmGflops.toFixed(0)} GFLOP/s (1024 x 1024 products).`);
+  if (input.blasGemm !== null) {
+    const { gflops, threads, library, config } = input.blasGemm;
+    lines.push(
+      `- OpenBLAS kernels of the wasm backend: ${config} from ${library}; tf.matMul on them reached ` +
+        `${gflops.toFixed(0)} GFLOP/s with ${threads} threads (1024 x 1024 products).`,
+    );
+  }
   for (const note of input.notes) lines.push(`- ${note}.`);
   return lines;
 }
@@ -151,7 +162,7 @@ function formatEpoch(epoch: EpochResult): string[] {
   const share = (seconds: number) => `${((100 * seconds) / epoch.epochSeconds).toFixed(1)}%`;
   const msPerSample = (1000 * epoch.stepSeconds) / epoch.trainSamples;
   return [
-    `One epoch of configs/vqa-rad.yaml (${epoch.imageSize} pixels, batch ${epoch.batchSize}, backend ${epoch.backend}, ${epoch.workers} workers):`,
+    `One epoch of configs/vqa-rad.yaml (${epoch.imageSize} pixels, batch ${epoch.batchSize}, backend ${epoch.backend}${epoch.blas ? ' with OpenBLAS' : ''}, ${epoch.workers} workers):`,
     '',
     '| part | seconds | share of the epoch |',
     '| --- | --- | --- |',

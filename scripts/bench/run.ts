@@ -23,8 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
+import { loadNativeBlas } from '../../src/backend/native-blas.ts';
 import { countTrainingFlops } from './flops.ts';
-import { formatReport, type CellResult, type EpochResult, type MachineInfo, type RunnerCell } from './report.ts';
+import { formatReport, type CellResult, type EpochResult, type MachineInfo, type ReportInput, type RunnerCell } from './report.ts';
 import { benchmarkConfig, REPORT_SENTENCE_LENGTHS, REPOSITORY_ROOT, stepOverrides } from './synthetic.ts';
 
 const { values: options } = parseArgs({
@@ -146,21 +147,23 @@ function machineInfo(): MachineInfo {
   };
 }
 
+/** Builds a tfjs runner. `blas` is the config's blas setting, which only the wasm backend reads. */
 function tfjsRunner(
   backend: string,
   workers: string,
   label: string,
   cells: ((size: number, batch: number) => boolean) | null,
   rounds?: number,
+  blas: 'off' | 'openblas' = 'off',
 ): Runner {
   return {
-    id: `${backend}-${workers}`,
+    id: `${backend}-${workers}-${blas}`,
     label,
     rounds,
     command(size, batch) {
       if (cells !== null && !cells(size, batch)) return null;
       const args = ['--import', 'tsx', 'scripts/bench/tfjs-step.ts', '--size', `${size}`, '--batch', `${batch}`, '--backend', backend];
-      args.push('--workers', workers, '--steps', options.steps!, '--warmup', options.warmup!);
+      args.push('--workers', workers, '--blas', blas, '--steps', options.steps!, '--warmup', options.warmup!);
       return { file: process.execPath, args };
     },
     skipReason: () => 'not run: the pure-JavaScript cpu backend takes minutes per step at this size',
@@ -173,16 +176,31 @@ async function main(): Promise<void> {
   const rounds = Number(options.rounds);
   const machine = machineInfo();
   const cpuCells = new Set(options['cpu-cells'] === 'none' ? [] : options['cpu-cells']!.split(','));
+  const notes: string[] = [];
 
+  // The default (`blas: auto`, `train.workers: auto`) is OpenBLAS in one worker when OpenBLAS can run
+  // several threads, as resolveWorkerCount decides, else one XNNPACK worker per core.
+  const blas = loadNativeBlas(machine.cores);
+  const workers = Math.min(machine.cores, 8);
+  const blasThreads = blas.available ? Math.min(machine.cores, blas.blas.maxThreads) : 1;
+  const blasIsDefault = blas.available && blas.blas.maxThreads > 1;
+  const xnnpackIsDefault = !blas.available;
   const runners: Runner[] = [
-    tfjsRunner('wasm', '1', 'tfjs wasm, 1 worker', null),
-    tfjsRunner('wasm', `${Math.min(machine.cores, 8)}`, `tfjs wasm, ${Math.min(machine.cores, 8)} workers (default)`, null),
-    tfjsRunner('cpu', '1', 'tfjs cpu', (size, batch) => cpuCells.has(`${size}x${batch}`), 1),
+    tfjsRunner('wasm', '1', 'tfjs wasm (XNNPACK), 1 worker', null),
+    tfjsRunner('wasm', `${workers}`, `tfjs wasm (XNNPACK), ${workers} workers${xnnpackIsDefault ? ' (default)' : ''}`, null),
   ];
+  if (blas.available) {
+    runners.push(
+      tfjsRunner('wasm', '1', `tfjs wasm + OpenBLAS, 1 worker, ${blasThreads} thread${blasThreads > 1 ? 's' : ''}${blasIsDefault ? ' (default)' : ''}`, null, undefined, 'openblas'),
+      tfjsRunner('wasm', `${workers}`, `tfjs wasm + OpenBLAS, ${workers} workers, 1 thread each${blasIsDefault ? '' : ' (default)'}`, null, undefined, 'openblas'),
+    );
+  } else {
+    notes.push(`OpenBLAS runners not run: ${blas.reason.replace(/\.$/, '')}`);
+  }
+  runners.push(tfjsRunner('cpu', '1', 'tfjs cpu', (size, batch) => cpuCells.has(`${size}x${batch}`), 1));
   for (const [backend, packageName] of [['tensorflow', '@tensorflow/tfjs-node'], ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']] as const) {
     if (isInstalled(packageName)) runners.push(tfjsRunner(backend, '1', `tfjs ${backend}`, null));
   }
-  const notes: string[] = [];
   let torchVersion: string | null = null;
   let gemmGflops: number | null = null;
   if (!options['no-torch']) {
@@ -208,6 +226,11 @@ async function main(): Promise<void> {
   }
   const wasmGemm = await runChild(process.execPath, ['--import', 'tsx', 'scripts/bench/tfjs-step.ts', '--gemm']);
   const wasmGemmGflops = lastJsonLine<{ gflops: number }>(wasmGemm.stdout).gflops;
+  let blasGemm: ReportInput['blasGemm'] = null;
+  if (blas.available) {
+    const { stdout } = await runChild(process.execPath, ['--import', 'tsx', 'scripts/bench/tfjs-step.ts', '--gemm', '--blas', 'openblas']);
+    blasGemm = { gflops: lastJsonLine<{ gflops: number }>(stdout).gflops, threads: blasThreads, library: blas.blas.library, config: blas.blas.config };
+  }
 
   const cells: CellResult[] = [];
   for (const size of sizes) {
@@ -268,7 +291,7 @@ async function main(): Promise<void> {
 
   machine.loadAfter = os.loadavg();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const generated = formatReport({ machine, command, cells, epoch, gemmGflops, wasmGemmGflops, torchVersion, torchThreads: TORCH_THREADS, notes, date: new Date() });
+  const generated = formatReport({ machine, command, cells, epoch, gemmGflops, wasmGemmGflops, blasGemm, torchVersion, torchThreads: TORCH_THREADS, notes, date: new Date() });
   if (options['no-write']) {
     process.stdout.write(`${generated}\n`);
     return;

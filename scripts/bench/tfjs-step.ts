@@ -8,16 +8,18 @@
  * Prints one JSON object: the duration of every timed step in ms, the peak resident memory of the process
  * (worker threads included) and the shard plan. `--profile` also prints the kernels of one in-thread step
  * to stderr. `--memory` adds the peak tensor bytes of one in-thread step (tf.profile) beside the config
- * check's estimate for it. `--gemm` times float32 matrix products on the backend instead. Run by
+ * check's estimate for it. `--gemm` times float32 matrix products on the backend instead. `--blas` sets
+ * the config's blas (off, auto or openblas; default off). Run by
  * scripts/bench/run.ts, or alone:
  *
  *   node --import tsx scripts/bench/tfjs-step.ts --size 64 --batch 32 --workers 2 --steps 3
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/backend/select.ts';
+import { selectBackend, setBlasThreads } from '../../src/backend/select.ts';
 import { estimateWasmTrainingStep } from '../../src/config/memory.ts';
-import type { BackendName, ExperimentConfig } from '../../src/config/schema.ts';
+import type { BackendName, BlasSetting, ExperimentConfig } from '../../src/config/schema.ts';
 import { disposeModelInputs, toModelInputs } from '../../src/model/inputs.ts';
 import { buildModel, type Model } from '../../src/model/model.ts';
 import { MODEL_PARTS } from '../../src/model/parameters.ts';
@@ -33,6 +35,7 @@ const { values: options } = parseArgs({
     batch: { type: 'string', default: '32' },
     backend: { type: 'string', default: 'wasm' },
     workers: { type: 'string', default: 'auto' },
+    blas: { type: 'string', default: 'off' },
     steps: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
@@ -43,7 +46,8 @@ const { values: options } = parseArgs({
 
 /** Prints the best rate of 1024 x 1024 float32 matrix products on the backend, in this thread. */
 async function measureGemm(): Promise<void> {
-  await selectBackend(options.backend as BackendName);
+  await selectBackend(options.backend as BackendName, { blas: options.blas as BlasSetting });
+  await setBlasThreads(availableParallelism());
   const side = 1024;
   const a = tf.randomNormal([side, side]);
   const b = tf.randomNormal([side, side]);
@@ -93,9 +97,11 @@ async function main(): Promise<void> {
   const workersSetting = options.workers === 'auto' ? 'auto' : Number(options.workers);
   const { config } = benchmarkConfig(stepOverrides(imageSize, batchSize));
   config.backend = options.backend as BackendName;
-  const backend = await selectBackend(config.backend as BackendName);
+  config.blas = options.blas as BlasSetting;
+  const backend = await selectBackend(config.backend as BackendName, { blas: config.blas });
   (config.train as { workers?: unknown }).workers = workersSetting;
-  const parallel = planParallelism(config, backend.name);
+  const parallel = planParallelism(config, backend.name, availableParallelism(), backend.blas.maxThreads);
+  const blasThreads = await setBlasThreads(parallel.workers > 1 ? 1 : availableParallelism());
 
   const shape = { vocabularySize: VOCABULARY_SIZE, classes: CLASSES, sentences: config.data.maxSentences };
   const model = buildModel(config.model, shape, new Random(config.seed));
@@ -153,6 +159,7 @@ async function main(): Promise<void> {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     backend: backend.name,
     workers: parallel.workers,
+    blasThreads,
     shards: sharded?.plan(batchSize).sizes ?? [batchSize],
     timings,
     memory,

@@ -3,10 +3,12 @@
  * created, because tfjs initialises a backend of its own choice on the first tensor operation.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendName } from '../config/schema.ts';
+import type { BackendName, BlasSetting } from '../config/schema.ts';
 import { TandemError } from '../errors.ts';
+import { type BlasThreading, type NativeBlasStatus, loadNativeBlas } from './native-blas.ts';
 
 /** A backend that selectBackend can return: every BackendName except 'auto'. */
 export type ResolvedBackendName = Exclude<BackendName, 'auto'>;
@@ -25,14 +27,35 @@ export interface BackendInfo {
   deterministic: boolean;
   /** The reason for `deterministic`: threading and the order of summation of the backend. */
   note: string;
+  /** The native matrix library of the wasm backend's heavy kernels (the config's `blas`). */
+  blas: BlasInfo;
 }
 
-/** Hooks that let tests replace the environment probes. */
+/** Whether the wasm backend's convolutions and matrix products run on OpenBLAS, and why not. */
+export interface BlasInfo {
+  setting: BlasSetting;
+  active: boolean;
+  /** The loaded shared library, or null when inactive. */
+  library: string | null;
+  /** OpenBLAS's build configuration (openblas_get_config), or null when inactive. */
+  config: string | null;
+  threading: BlasThreading | null;
+  /** The maximum number of OpenBLAS threads per tfjs thread: 1 when inactive or for the OpenMP build. */
+  maxThreads: number;
+  /** The reason that it is inactive, or null when active. */
+  reason: string | null;
+}
+
+/** The OpenBLAS setting, and hooks that let tests replace the environment probes. */
 export interface SelectBackendOptions {
   /** Imports an optional backend package; the default is a dynamic import(). */
   importPackage?: (specifier: string) => Promise<unknown>;
   /** Returns whether an NVIDIA GPU is present; the default checks the driver's device files. */
   hasGpu?: () => boolean;
+  /** The config's `blas`: whether the wasm backend's heavy kernels run on OpenBLAS. Default 'auto'. */
+  blas?: BlasSetting;
+  /** Loads OpenBLAS; the default is loadNativeBlas, which allows up to one thread per core. */
+  loadBlas?: () => NativeBlasStatus;
 }
 
 /** A backend that selectBackend can activate: its name, its tfjs backend name and its package. */
@@ -222,9 +245,18 @@ function collectVersions(candidate: BackendCandidate): Record<string, string> {
   return versions;
 }
 
-function describeDeterminism(name: ResolvedBackendName): { deterministic: boolean; note: string } {
+function describeDeterminism(name: ResolvedBackendName, blas: BlasInfo): { deterministic: boolean; note: string } {
   switch (name) {
     case 'wasm':
+      if (blas.active) {
+        return {
+          deterministic: true,
+          note:
+            'The wasm backend runs its convolutions and matrix products in OpenBLAS and its other kernels ' +
+            'single-threaded. OpenBLAS repeated its results bitwise in tandem\'s tests for a fixed number of ' +
+            'threads; a different number of threads, or XNNPACK, can change the last bits.',
+        };
+      }
       return {
         deterministic: true,
         note:
@@ -251,10 +283,71 @@ function describeDeterminism(name: ResolvedBackendName): { deterministic: boolea
 }
 
 /**
+ * Registers the OpenBLAS kernels on the wasm backend when `options.blas` requests them and the library
+ * loads, with one OpenBLAS thread (setBlasThreads changes that), and removes them otherwise. Returns
+ * the outcome and, when `blas: openblas` could not be honoured, a warning.
+ */
+async function configureBlas(
+  name: ResolvedBackendName,
+  options: Required<SelectBackendOptions>,
+): Promise<{ info: BlasInfo; warning: string | null }> {
+  const setting = options.blas;
+  const inactive = (reason: string): BlasInfo => ({
+    setting,
+    active: false,
+    library: null,
+    config: null,
+    threading: null,
+    maxThreads: 1,
+    reason,
+  });
+  if (name !== 'wasm') return { info: inactive(`The ${name} backend does not use it.`), warning: null };
+  const kernels = await import('./wasm-blas-kernels.ts');
+  if (setting === 'off') {
+    kernels.unregisterBlasKernels();
+    return { info: inactive('The config sets `blas: off`.'), warning: null };
+  }
+
+  const status = options.loadBlas();
+  if (!status.available) {
+    kernels.unregisterBlasKernels();
+    const warning =
+      setting === 'openblas'
+        ? `\`blas: openblas\` is not available, so the wasm backend runs XNNPACK: ${status.reason}`
+        : null;
+    return { info: inactive(status.reason), warning };
+  }
+  const { blas } = status;
+  blas.setThreads(1);
+  kernels.registerBlasKernels(blas);
+  const info: BlasInfo = {
+    setting,
+    active: true,
+    library: blas.library,
+    config: blas.config,
+    threading: blas.threading,
+    maxThreads: blas.maxThreads,
+    reason: null,
+  };
+  return { info, warning: null };
+}
+
+/**
+ * Sets the number of OpenBLAS threads of the wasm backend's kernels, clamped to what the library allows,
+ * and returns the number set; 0 when the OpenBLAS kernels are not registered.
+ */
+export async function setBlasThreads(threads: number): Promise<number> {
+  const kernels = await import('./wasm-blas-kernels.ts');
+  const blas = kernels.registeredBlas();
+  return blas == null ? 0 : blas.setThreads(threads);
+}
+
+/**
  * Selects, initialises and returns the tfjs backend for `requested`. 'auto' takes the first available of
  * tensorflow-gpu (@tensorflow/tfjs-node-gpu installed and an NVIDIA GPU present), tensorflow
  * (@tensorflow/tfjs-node installed), wasm and cpu. An explicit request for an unavailable backend throws
- * a TandemError that names the fix. When wasm is selected, the project's training kernels are registered.
+ * a TandemError that names the fix. When wasm is selected, the project's training kernels are registered,
+ * and the OpenBLAS kernels on top of them when `options.blas` is not 'off' and OpenBLAS loads.
  *
  * Also switches tfjs to production mode (tf.enableProdMode). In tfjs 4.22.0 that flag only silences the
  * console notices of tfjs, so the library prints nothing and returns what matters in `warnings`.
@@ -264,6 +357,8 @@ export async function selectBackend(requested: BackendName, options: SelectBacke
   const resolvedOptions: Required<SelectBackendOptions> = {
     importPackage: options.importPackage ?? ((specifier) => import(specifier)),
     hasGpu: options.hasGpu ?? hasNvidiaGpu,
+    blas: options.blas ?? 'auto',
+    loadBlas: options.loadBlas ?? (() => loadNativeBlas(availableParallelism())),
   };
   const order = requested === 'auto' ? AUTO_ORDER : [requested];
   const warnings: string[] = [];
@@ -286,12 +381,15 @@ export async function selectBackend(requested: BackendName, options: SelectBacke
           : 'The pure JavaScript cpu backend trains much slower than wasm.',
       );
     }
+    const blas = await configureBlas(name, resolvedOptions);
+    if (blas.warning != null) warnings.push(blas.warning);
     return {
       name,
       tfjsBackend: tf.getBackend(),
       versions: collectVersions(candidate),
       warnings,
-      ...describeDeterminism(name),
+      ...describeDeterminism(name, blas.info),
+      blas: blas.info,
     };
   }
   // The cpu backend ships with @tensorflow/tfjs, so auto only gets here when even that failed.

@@ -73,6 +73,7 @@ function VariantSection<const V extends Record<string, Record<string, TSchema>>>
 }
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BLAS_SETTINGS = ['auto', 'openblas', 'off'] as const;
 export const RESIZE_MODES = ['contain', 'cover', 'fill', 'crop'] as const;
 export const ATTENTION_VARIANTS = ['joint', 'two-score-joint', 'separate'] as const;
 export const SELECTION_METRICS = ['accuracyWithoutText', 'accuracyWithText', 'loss'] as const;
@@ -469,6 +470,11 @@ export const ExperimentSchema = Type.Object(
       description:
         'tfjs backend. auto: tensorflow-gpu when installed and a GPU is present, else tensorflow when installed, else wasm, else cpu.',
     }),
+    blas: StringEnum(BLAS_SETTINGS, {
+      default: 'auto',
+      description:
+        'Native matrix library for the convolutions and matrix products of the wasm backend. openblas: OpenBLAS through the optional npm package koffi, from the Debian package libopenblas0-pthread or libopenblas0-openmp or the path in the environment variable TANDEM_BLAS_LIBRARY, with a warning and XNNPACK inside wasm when either is missing. auto: the same without the warning. off: XNNPACK always. Other backends ignore it.',
+    }),
     data: DataSchema,
     model: ModelSchema,
     train: TrainSchema,
@@ -487,3 +493,4 @@ export type TrainConfig = ExperimentConfig['train'];
 export type AnalysisConfig = ExperimentConfig['analysis'];
 export type SweepConfig = NonNullable<ExperimentConfig['sweep']>;
 export type BackendName = (typeof BACKENDS)[number];
+export type BlasSetting = (typeof BLAS_SETTINGS)[number];

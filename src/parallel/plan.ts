@@ -36,11 +36,24 @@ export function parallelSettings(config: ExperimentConfig): { workers: ParallelS
 /**
  * Resolves train.workers. 'auto' is one worker per core (at most 8) on the wasm backend, whose kernels
  * use one thread each under Node. It is 1 on the other backends, because tfjs-node runs its own threads
- * and the pure-JavaScript cpu backend is meant for tests. An explicit count above 1 needs wasm or cpu,
- * because tandem does not load libtensorflow's bindings in worker threads.
+ * and the pure-JavaScript cpu backend is meant for tests, and 1 on wasm when its OpenBLAS kernels can
+ * run several threads (`blasThreads` > 1), which trained faster than one worker per core in 8 of 12
+ * benchmark cells (BENCHMARKS.md). An explicit count above 1 needs wasm or cpu, because tandem does not
+ * load libtensorflow's bindings in worker threads.
+ *
+ * NOTE: at batch 32, and when other processes load the cores, one worker per core with one OpenBLAS
+ * thread each was often as fast or faster, so this choice may not be the faster one there.
  */
-export function resolveWorkerCount(setting: ParallelSetting, backend: ResolvedBackendName, cores = availableParallelism()): number {
-  if (setting === 'auto') return backend === 'wasm' ? Math.max(1, Math.min(cores, MAX_AUTO_WORKERS)) : 1;
+export function resolveWorkerCount(
+  setting: ParallelSetting,
+  backend: ResolvedBackendName,
+  cores = availableParallelism(),
+  blasThreads = 1,
+): number {
+  if (setting === 'auto') {
+    if (backend !== 'wasm' || blasThreads > 1) return 1;
+    return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS));
+  }
   if (!Number.isInteger(setting) || setting < 1) {
     throw new TandemError(`train.workers must be auto or a positive integer, got ${setting}.`);
   }
@@ -83,10 +96,18 @@ export interface ParallelPlan {
   sharded: boolean;
 }
 
-/** Resolves the split of `config`'s training steps on `backend`. */
-export function planParallelism(config: ExperimentConfig, backend: ResolvedBackendName, cores = availableParallelism()): ParallelPlan {
+/**
+ * Resolves the split of `config`'s training steps on `backend`. `blasThreads` is the most OpenBLAS
+ * threads that one tfjs thread can use (BlasInfo.maxThreads), 1 without OpenBLAS.
+ */
+export function planParallelism(
+  config: ExperimentConfig,
+  backend: ResolvedBackendName,
+  cores = availableParallelism(),
+  blasThreads = 1,
+): ParallelPlan {
   const settings = parallelSettings(config);
-  const workers = resolveWorkerCount(settings.workers, backend, cores);
+  const workers = resolveWorkerCount(settings.workers, backend, cores, blasThreads);
   const maxShardSize = resolveMaxShardSize(config, settings.microBatchSize, backend);
   const sharded = workers > 1 || maxShardSize < config.train.batchSize;
   return { workers, maxShardSize, sharded };

@@ -66,7 +66,8 @@ async function handle(request: WorkerRequest): Promise<void> {
 }
 
 async function initialise(message: InitMessage): Promise<void> {
-  const info = await selectBackend(message.backend);
+  // Each worker's OpenBLAS kernels keep the one thread that selectBackend sets, since the workers take the cores.
+  const info = await selectBackend(message.backend, { blas: message.config.blas });
   // The training thread sends every weight before the first step, so a pretrained backbone's file is
   // not read again here.
   const config = structuredClone(message.config);

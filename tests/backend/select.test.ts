@@ -67,7 +67,8 @@ test('cpu selection warns that it is slow', async () => {
 });
 
 test('wasm selection activates wasm', async () => {
-  const info = await selectBackend('wasm');
+  // With `blas: auto` and OpenBLAS installed, OpenBLAS kernels replace some project kernels (blas-kernels.test.ts).
+  const info = await selectBackend('wasm', { blas: 'off' });
   assert.equal(info.name, 'wasm');
   assert.equal(info.tfjsBackend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');

@@ -71,6 +71,13 @@ describe('parallel plan', () => {
     assert.equal(resolveWorkerCount(3, 'cpu', 2), 3);
   });
 
+  test('auto uses one worker with threaded OpenBLAS', () => {
+    assert.equal(resolveWorkerCount('auto', 'wasm', 2, 2), 1);
+    assert.equal(resolveWorkerCount('auto', 'wasm', 4, 1), 4);
+    assert.equal(resolveWorkerCount(2, 'wasm', 2, 2), 2);
+    assert.equal(planParallelism(tinyConfig({ train: { workers: 'auto' } }), 'wasm', 2, 2).workers, 1);
+  });
+
   test('rejects workers on tfjs-node', () => {
     assert.throws(() => resolveWorkerCount(2, 'tensorflow', 4), /cannot run in worker threads/);
     assert.equal(resolveWorkerCount(1, 'tensorflow', 4), 1);

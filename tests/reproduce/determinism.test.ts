@@ -61,6 +61,15 @@ describe('determinism', () => {
     assert.equal(typeof record.source.dirty, 'boolean');
     assert.equal(record.backend.name, 'wasm');
     assert.equal(record.backend.deterministic, true);
+    assert.equal(record.backend.blas.setting, 'auto');
+    assert.equal(typeof record.backend.blas.active, 'boolean');
+    if (record.backend.blas.active) {
+      assert.match(record.backend.blas.library, /openblas/i);
+      assert.ok(record.backend.blas.threads >= 1, `OpenBLAS threads: ${record.backend.blas.threads}`);
+    } else {
+      assert.equal(typeof record.backend.blas.reason, 'string');
+      assert.equal(record.backend.blas.threads, 0);
+    }
     assert.equal(record.versions.tfjs, '4.22.0');
     assert.equal(record.host.node, process.version);
     assert.ok(record.host.cpus >= 1);

@@ -96,7 +96,7 @@ function multiplyByWeights(
 }
 
 /** Returns the flat batch index into `shape` (right-aligned, size-1 axes broadcast) of `outputIndex`. */
-function broadcastBatchIndex(outputIndex: number[], shape: number[]): number {
+export function broadcastBatchIndex(outputIndex: number[], shape: number[]): number {
   const offset = outputIndex.length - shape.length;
   let flat = 0;
   for (let axis = 0; axis < shape.length; axis++) {
