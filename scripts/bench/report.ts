@@ -162,7 +162,7 @@ function formatEpoch(epoch: EpochResult): string[] {
   const share = (seconds: number) => `${((100 * seconds) / epoch.epochSeconds).toFixed(1)}%`;
   const msPerSample = (1000 * epoch.stepSeconds) / epoch.trainSamples;
   return [
-    `One epoch of configs/vqa-rad.yaml (${epoch.imageSize} pixels, batch ${epoch.batchSize}, backend ${epoch.backend}${epoch.blas ? ' with OpenBLAS' : ''}, ${epoch.workers} workers):`,
+    `One epoch of configs/vqa-rad.yaml (${epoch.imageSize} pixels, batch ${epoch.batchSize}, backend ${epoch.backend}${epoch.blas ? ' with OpenBLAS' : ''}, ${epoch.workers} ${epoch.workers === 1 ? 'worker' : 'workers'}):`,
     '',
     '| part | seconds | share of the epoch |',
     '| --- | --- | --- |',

@@ -178,12 +178,10 @@ async function main(): Promise<void> {
   const cpuCells = new Set(options['cpu-cells'] === 'none' ? [] : options['cpu-cells']!.split(','));
   const notes: string[] = [];
 
-  // The default (`blas: auto`, `train.workers: auto`) is OpenBLAS in one worker when OpenBLAS can run
-  // several threads, as resolveWorkerCount decides, else one XNNPACK worker per core.
+  // Without OpenBLAS, the default (`blas: auto`, `train.workers: auto`) is one XNNPACK worker per core.
   const blas = loadNativeBlas(machine.cores);
   const workers = Math.min(machine.cores, 8);
   const blasThreads = blas.available ? Math.min(machine.cores, blas.blas.maxThreads) : 1;
-  const blasIsDefault = blas.available && blas.blas.maxThreads > 1;
   const xnnpackIsDefault = !blas.available;
   const runners: Runner[] = [
     tfjsRunner('wasm', '1', 'tfjs wasm (XNNPACK), 1 worker', null),
@@ -191,8 +189,9 @@ async function main(): Promise<void> {
   ];
   if (blas.available) {
     runners.push(
-      tfjsRunner('wasm', '1', `tfjs wasm + OpenBLAS, 1 worker, ${blasThreads} thread${blasThreads > 1 ? 's' : ''}${blasIsDefault ? ' (default)' : ''}`, null, undefined, 'openblas'),
-      tfjsRunner('wasm', `${workers}`, `tfjs wasm + OpenBLAS, ${workers} workers, 1 thread each${blasIsDefault ? '' : ' (default)'}`, null, undefined, 'openblas'),
+      // Which of these two train.workers auto picks depends on the cell (see resolveWorkerCount).
+      tfjsRunner('wasm', '1', `tfjs wasm + OpenBLAS, 1 worker, ${blasThreads} thread${blasThreads > 1 ? 's' : ''}`, null, undefined, 'openblas'),
+      tfjsRunner('wasm', `${workers}`, `tfjs wasm + OpenBLAS, ${workers} workers, 1 thread each`, null, undefined, 'openblas'),
     );
   } else {
     notes.push(`OpenBLAS runners not run: ${blas.reason.replace(/\.$/, '')}`);

@@ -65,7 +65,11 @@ export const RUN_FILES = {
   report: { name: 'report.html', description: 'self-contained page with all of the above, the config and the provenance' },
   checkpoints: {
     name: 'checkpoints',
-    description: 'folder: the checkpoint of the last finished epoch, epoch-<n>/ with checkpoint.json and tensors.safetensors',
+    description: 'folder: the checkpoint of the last finished epoch, epoch-<nnnn>/ with checkpoint.json and tensors.safetensors',
+  },
+  damagedCheckpoints: {
+    name: 'checkpoints-damaged',
+    description: 'folder, only after a resume skipped a damaged checkpoint: that checkpoint as it was, in epoch-<nnnn>-<time>/',
   },
   complete: { name: 'COMPLETE', description: 'empty marker written last; a run folder without it is unfinished' },
 } as const;

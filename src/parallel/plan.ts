@@ -34,25 +34,36 @@ export function parallelSettings(config: ExperimentConfig): { workers: ParallelS
 }
 
 /**
+ * Pixels per worker (data.imageSize squared times the samples of one worker's shard) from which one
+ * worker per core, each with one OpenBLAS thread, trained faster than one worker with every core's
+ * thread. In BENCHMARKS.md (2 cores, quiet machine) workers won at 224 pixels with batches 8 and 32 and
+ * at 112 with batch 32, about 200,000 pixels per worker. Threads won at 112 with batch 8 and at 64 with
+ * batches 8 and 32, 65,000 pixels per worker or fewer. Larger shards keep each worker's products large enough, while
+ * small ones leave the single-threaded rest of a step (the LSTM's gates, batch norm) to dominate twice.
+ */
+const WORKERS_OVER_THREADS_PIXELS = 150_000;
+
+/**
  * Resolves train.workers. 'auto' is one worker per core (at most 8) on the wasm backend, whose kernels
  * use one thread each under Node. It is 1 on the other backends, because tfjs-node runs its own threads
- * and the pure-JavaScript cpu backend is meant for tests, and 1 on wasm when its OpenBLAS kernels can
- * run several threads (`blasThreads` > 1), which trained faster than one worker per core in 8 of 12
- * benchmark cells (BENCHMARKS.md). An explicit count above 1 needs wasm or cpu, because tandem does not
- * load libtensorflow's bindings in worker threads.
- *
- * NOTE: at batch 32, and when other processes load the cores, one worker per core with one OpenBLAS
- * thread each was often as fast or faster, so this choice may not be the faster one there.
+ * and the pure-JavaScript cpu backend is meant for tests. On wasm with OpenBLAS kernels that can run
+ * several threads (`blasThreads` > 1), it is one worker per core only when each worker's shard has at
+ * least WORKERS_OVER_THREADS_PIXELS (`shardPixels`, for one worker per core), else 1 worker that gives
+ * OpenBLAS every core. An explicit count above 1 needs wasm or cpu, because tandem does not load
+ * libtensorflow's bindings in worker threads.
  */
 export function resolveWorkerCount(
   setting: ParallelSetting,
   backend: ResolvedBackendName,
   cores = availableParallelism(),
   blasThreads = 1,
+  shardPixels = 0,
 ): number {
   if (setting === 'auto') {
-    if (backend !== 'wasm' || blasThreads > 1) return 1;
-    return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS));
+    if (backend !== 'wasm') return 1;
+    const perCore = Math.max(1, Math.min(cores, MAX_AUTO_WORKERS));
+    if (blasThreads > 1 && shardPixels < WORKERS_OVER_THREADS_PIXELS) return 1;
+    return perCore;
   }
   if (!Number.isInteger(setting) || setting < 1) {
     throw new TandemError(`train.workers must be auto or a positive integer, got ${setting}.`);
@@ -107,7 +118,9 @@ export function planParallelism(
   blasThreads = 1,
 ): ParallelPlan {
   const settings = parallelSettings(config);
-  const workers = resolveWorkerCount(settings.workers, backend, cores, blasThreads);
+  const perCore = Math.max(1, Math.min(cores, MAX_AUTO_WORKERS));
+  const shardPixels = config.data.imageSize ** 2 * Math.ceil(config.train.batchSize / perCore);
+  const workers = resolveWorkerCount(settings.workers, backend, cores, blasThreads, shardPixels);
   const maxShardSize = resolveMaxShardSize(config, settings.microBatchSize, backend);
   const sharded = workers > 1 || maxShardSize < config.train.batchSize;
   return { workers, maxShardSize, sharded };

@@ -2,9 +2,9 @@
  * Continuing a stopped run in its own run folder (`tandem run --resume <run folder>`): the run's saved
  * config, its newest valid checkpoint, and the checks that the resumed part reads the same data.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { RUN_FILES } from '../artifacts/files.ts';
+import { fileSystemError, makeFolders, RUN_FILES } from '../artifacts/files.ts';
 import { hashConfig } from '../artifacts/provenance.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { DataFingerprint } from '../data/fingerprint.ts';
@@ -91,8 +91,20 @@ export function prepareResume(runDir: string): ResumePlan {
     );
   }
 
-  const { checkpoint, skipped } = readLatestCheckpoint(path.join(dir, RUN_FILES.checkpoints.name));
+  const { checkpoint, skipped, skippedDirs } = readLatestCheckpoint(path.join(dir, RUN_FILES.checkpoints.name));
   const warnings = skipped.map((problem) => `Skipped a damaged checkpoint: ${problem}`);
+  // The resumed run removes every other epoch folder after its first checkpoint, so a damaged one is
+  // moved out of the way first, for the user to inspect or repair.
+  for (const damaged of skippedDirs) {
+    const kept = path.join(dir, RUN_FILES.damagedCheckpoints.name, `${path.basename(damaged)}-${Date.now()}`);
+    try {
+      makeFolders(path.dirname(kept));
+      renameSync(damaged, kept);
+    } catch (error) {
+      throw fileSystemError(kept, error);
+    }
+    warnings.push(`Moved the damaged checkpoint ${damaged} to ${kept}.`);
+  }
   if (checkpoint && checkpoint.configSha256 !== configSha256) {
     throw new TandemError(
       `Cannot resume ${dir}: checkpoint ${checkpoint.dir} was written with another config (configSha256 ` +

@@ -287,15 +287,15 @@ export async function writeCheckpoint(checkpointsDir: string, state: TrainingSta
 
 /**
  * Load the newest checkpoint of `checkpointsDir` that passes every check. A newer one that fails is
- * skipped and described in `skipped`, so the caller can report it. Returns a null checkpoint when the
+ * skipped, described in `skipped` and named in `skippedDirs`, so the caller can report it. Returns a null checkpoint when the
  * folder does not exist or contains no valid checkpoint.
  */
-export function readLatestCheckpoint(checkpointsDir: string): { checkpoint: LoadedCheckpoint | null; skipped: string[] } {
+export function readLatestCheckpoint(checkpointsDir: string): { checkpoint: LoadedCheckpoint | null; skipped: string[]; skippedDirs: string[] } {
   let entries: string[];
   try {
     entries = readdirSync(checkpointsDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { checkpoint: null, skipped: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { checkpoint: null, skipped: [], skippedDirs: [] };
     throw new TandemError(`Failed to read the checkpoint folder ${checkpointsDir}: ${(error as Error).message}.`, { cause: error });
   }
   const folders = entries
@@ -303,16 +303,18 @@ export function readLatestCheckpoint(checkpointsDir: string): { checkpoint: Load
     .filter((item) => item.match !== null)
     .sort((a, b) => Number(b.match![1]) - Number(a.match![1]));
   const skipped: string[] = [];
+  const skippedDirs: string[] = [];
   for (const { entry } of folders) {
     const dir = path.join(checkpointsDir, entry);
     try {
-      return { checkpoint: readCheckpoint(dir), skipped };
+      return { checkpoint: readCheckpoint(dir), skipped, skippedDirs };
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error;
       skipped.push(error.message);
+      skippedDirs.push(dir);
     }
   }
-  return { checkpoint: null, skipped };
+  return { checkpoint: null, skipped, skippedDirs };
 }
 
 /** A checkpoint folder that is incomplete, damaged or of another format. */

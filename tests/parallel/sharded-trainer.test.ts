@@ -71,11 +71,27 @@ describe('parallel plan', () => {
     assert.equal(resolveWorkerCount(3, 'cpu', 2), 3);
   });
 
-  test('auto uses one worker with threaded OpenBLAS', () => {
+  test('auto with threaded OpenBLAS follows the shard size', () => {
     assert.equal(resolveWorkerCount('auto', 'wasm', 2, 2), 1);
     assert.equal(resolveWorkerCount('auto', 'wasm', 4, 1), 4);
     assert.equal(resolveWorkerCount(2, 'wasm', 2, 2), 2);
+    assert.equal(resolveWorkerCount('auto', 'wasm', 2, 2, 224 * 224 * 4), 2);
     assert.equal(planParallelism(tinyConfig({ train: { workers: 'auto' } }), 'wasm', 2, 2).workers, 1);
+
+    // The BENCHMARKS.md cells: workers at 224 pixels and at 112 with batch 32, threads below.
+    const cells: [number, number, number][] = [
+      [224, 8, 2],
+      [224, 32, 2],
+      [112, 32, 2],
+      [112, 8, 1],
+      [64, 32, 1],
+      [64, 16, 1],
+      [64, 8, 1],
+    ];
+    for (const [imageSize, batchSize, expected] of cells) {
+      const config = tinyConfig({ data: { imageSize, resizeTo: imageSize }, train: { workers: 'auto', batchSize } });
+      assert.equal(planParallelism(config, 'wasm', 2, 2).workers, expected, `${imageSize} pixels, batch ${batchSize}`);
+    }
   });
 
   test('rejects workers on tfjs-node', () => {

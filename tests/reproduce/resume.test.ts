@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { prepareResume } from '../../src/reproduce/resume.ts';
 import {
   finalTensors,
   historyWithoutTimes,
@@ -11,6 +12,7 @@ import {
   smokeConfig,
   startTandem,
   tandem,
+  temporaryFolder,
   waitFor,
 } from './helpers.ts';
 
@@ -98,6 +100,23 @@ describe('resume', () => {
     assert.match(resumed.stderr, /after epoch 1 of 2/);
     assertSameResult(runDir, reference);
     assert.deepEqual(checkpointFolders(runDir), ['epoch-0002'], 'the leftover temporary folder is removed');
+  });
+
+  test('damaged checkpoint is moved aside', () => {
+    const copy = path.join(temporaryFolder('tandem-damaged-'), 'run');
+    cpSync(reference, copy, { recursive: true });
+    rmSync(path.join(copy, 'COMPLETE'));
+    writeFileSync(path.join(copy, 'run.json'), JSON.stringify({ ...readJson(path.join(copy, 'run.json')), status: 'interrupted' }));
+    truncateSync(path.join(copy, 'checkpoints', 'epoch-0002', 'tensors.safetensors'), 1000);
+
+    const plan = prepareResume(copy);
+    assert.equal(plan.checkpoint, null);
+    assert.deepEqual(checkpointFolders(copy), []);
+    const kept = readdirSync(path.join(copy, 'checkpoints-damaged'));
+    assert.equal(kept.length, 1);
+    assert.match(kept[0], /^epoch-0002-\d+$/);
+    assert.equal(statSync(path.join(copy, 'checkpoints-damaged', kept[0], 'tensors.safetensors')).size, 1000, 'the damaged files are kept');
+    assert.match(plan.warnings.join('\n'), /Moved the damaged checkpoint .*epoch-0002 to .*checkpoints-damaged/);
   });
 
   test('resuming a complete run exits 1 and says so', () => {
