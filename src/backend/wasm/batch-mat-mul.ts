@@ -106,19 +106,8 @@ export function broadcastBatchIndex(outputIndex: number[], shape: number[]): num
   return flat;
 }
 
-/**
- * BatchMatMul: a [...batchA, rows, inner] (or [..., inner, rows] with transposeA) and b [...batchB,
- * inner, columns] (or [..., columns, inner] with transposeB) give [...broadcast(batchA, batchB), rows,
- * columns].
- */
-function batchMatMul({ inputs, backend: kernelBackend, attrs = {} }: KernelArguments): tf.TensorInfo {
-  const backend = kernelBackend as WasmBackend;
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
-    throw new Error(`The wasm BatchMatMul kernel supports only float32 tensors, got ${a.dtype} and ${b.dtype}.`);
-  }
-
+/** The shapes of a BatchMatMul of `a` and `b`; throws when their inner sizes differ, as tfjs does. */
+export function matMulShapes(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
   const rows = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
@@ -136,6 +125,23 @@ function batchMatMul({ inputs, backend: kernelBackend, attrs = {} }: KernelArgum
   const bBatchShape = b.shape.slice(0, -2);
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
   const outputShape = [...batchShape, rows, columns];
+  return { rows, inner, columns, aBatchShape, bBatchShape, batchShape, outputShape };
+}
+
+/**
+ * BatchMatMul: a [...batchA, rows, inner] (or [..., inner, rows] with transposeA) and b [...batchB,
+ * inner, columns] (or [..., columns, inner] with transposeB) give [...broadcast(batchA, batchB), rows,
+ * columns].
+ */
+function batchMatMul({ inputs, backend: kernelBackend, attrs = {} }: KernelArguments): tf.TensorInfo {
+  const backend = kernelBackend as WasmBackend;
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new Error(`The wasm BatchMatMul kernel supports only float32 tensors, got ${a.dtype} and ${b.dtype}.`);
+  }
+
+  const { rows, inner, columns, aBatchShape, bBatchShape, batchShape, outputShape } = matMulShapes(a, b, transposeA, transposeB);
   const aBatch = tf.util.sizeFromShape(aBatchShape);
   const bBatch = tf.util.sizeFromShape(bBatchShape);
   const outputBatch = tf.util.sizeFromShape(batchShape);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from '../native-blas.ts';
-import { broadcastBatchIndex } from './batch-mat-mul.ts';
+import { broadcastBatchIndex, matMulShapes } from './batch-mat-mul.ts';
 import { type KernelArguments, type WasmBackend, heapIndexOf, makeZeroOutput, wholeHeapOf } from './heap.ts';
 
 /**
@@ -19,23 +19,7 @@ export function batchMatMulWithBlas(blas: NativeBlas, { inputs, backend: kernelB
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
 
-  const aRank = a.shape.length;
-  const bRank = b.shape.length;
-  const rows = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
-  const innerA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
-  const innerB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
-  const columns = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
-  if (innerA !== innerB) {
-    throw new Error(
-      `Error in matMul: inner shapes (${innerA}) and (${innerB}) of tensors with shapes ${a.shape} and ` +
-        `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
-    );
-  }
-  const inner = innerA;
-  const aBatchShape = a.shape.slice(0, -2);
-  const bBatchShape = b.shape.slice(0, -2);
-  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
-  const outputShape = [...batchShape, rows, columns];
+  const { rows, inner, columns, aBatchShape, bBatchShape, batchShape, outputShape } = matMulShapes(a, b, transposeA, transposeB);
   if (tf.util.sizeFromShape(outputShape) === 0 || inner === 0) {
     return makeZeroOutput(backend, outputShape, 'float32');
   }
