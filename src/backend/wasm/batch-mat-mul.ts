@@ -106,7 +106,7 @@ export function broadcastBatchIndex(outputIndex: number[], shape: number[]): num
   return flat;
 }
 
-/** The shapes of a BatchMatMul of `a` and `b`; throws when their inner sizes differ, as tfjs does. */
+/** Computes the shapes of a BatchMatMul of `a` and `b`, and throws when their inner sizes differ, as tfjs does. */
 export function matMulShapes(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
