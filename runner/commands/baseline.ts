@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../../src/artifacts/files.ts';
+import { fileSystemError, makeFolders, writeFileAtomic } from '../../src/artifacts/files.ts';
 import { ANY_METRIC, createBaseline, createSweepBaseline, formatBaseline } from '../../src/reproduce/baseline.ts';
 import { findUnknownMetric } from '../../src/reproduce/compare.ts';
 import { isSweepFolder, readFinishedRun, readFinishedSweep } from '../../src/reproduce/metrics.ts';
@@ -54,6 +54,11 @@ export const baselineCommand: Command = {
       process.stdout.write(text);
     } else {
       const file = path.resolve(values.output);
+      try {
+        makeFolders(path.dirname(file));
+      } catch (error) {
+        throw fileSystemError(path.dirname(file), error);
+      }
       writeFileAtomic(file, text);
       process.stderr.write(`Wrote the baseline of ${path.resolve(positionals[0])} to ${file}.\n`);
     }

@@ -28,7 +28,17 @@ import { countTrainingFlops } from './flops.ts';
 import { formatReport, type CellResult, type EpochResult, type MachineInfo, type ReportInput, type RunnerCell } from './report.ts';
 import { benchmarkConfig, REPORT_SENTENCE_LENGTHS, REPOSITORY_ROOT, stepOverrides } from './synthetic.ts';
 
-const { values: options } = parseArgs({
+const OPTIONS_HELP = 'The options are listed at the top of scripts/bench/run.ts.';
+
+/** Ends the bench with exit code 2 and a one-line message about its command line. */
+function usageError(message: string): never {
+  process.stderr.write(`npm run bench: ${message} ${OPTIONS_HELP}\n`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
   options: {
     sizes: { type: 'string', default: '224,112,64' },
     batches: { type: 'string', default: '8,32' },
@@ -41,7 +51,25 @@ const { values: options } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     output: { type: 'string', default: 'BENCHMARKS.md' },
   },
-});
+}).values;
+  } catch (error) {
+    return usageError((error as Error).message.split('. ')[0] + '.');
+  }
+}
+
+const options = parseOptions();
+const wholeNumbers = (name: 'sizes' | 'batches' | 'rounds' | 'steps' | 'warmup', minimum: number) => {
+  const text = options[name]!;
+  for (const item of text.split(',')) {
+    const value = Number(item);
+    if (!Number.isInteger(value) || value < minimum) usageError(`--${name} ${text}: each value must be a whole number of at least ${minimum}.`);
+  }
+};
+wholeNumbers('sizes', 32);
+wholeNumbers('batches', 1);
+wholeNumbers('rounds', 1);
+wholeNumbers('steps', 1);
+wholeNumbers('warmup', 0);
 
 /** Debian's OpenMP build of OpenBLAS, which python3-torch uses when it is first on the library path. */
 const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
@@ -166,7 +194,10 @@ function tfjsRunner(
       args.push('--workers', workers, '--blas', blas, '--steps', options.steps!, '--warmup', options.warmup!);
       return { file: process.execPath, args };
     },
-    skipReason: () => 'not run: the pure-JavaScript cpu backend takes minutes per step at this size',
+    skipReason: (size: number, batch: number) =>
+      options['cpu-cells'] === 'none' || (size === 64 && batch === 8)
+        ? 'not run: left out with --cpu-cells'
+        : 'not run: the pure-JavaScript cpu backend takes minutes per step at this size',
   };
 }
 

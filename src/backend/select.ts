@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, BlasSetting } from '../config/schema.ts';
 import { TandemError } from '../errors.ts';
-import { type BlasThreading, type NativeBlasStatus, loadNativeBlas } from './native-blas.ts';
+import { BLAS_LIBRARY_VARIABLE, type BlasThreading, type NativeBlasStatus, loadNativeBlas } from './native-blas.ts';
 
 /** A backend that selectBackend can return: every BackendName except 'auto'. */
 export type ResolvedBackendName = Exclude<BackendName, 'auto'>;
@@ -311,9 +311,12 @@ async function configureBlas(
   const status = options.loadBlas();
   if (!status.available) {
     kernels.unregisterBlasKernels();
+    // With auto, a missing OpenBLAS is routine, except where the user named a library explicitly.
+    const named = Boolean(process.env[BLAS_LIBRARY_VARIABLE]);
+    const fix = 'Fix the path, install it with `apt-get install libopenblas0-pthread`, or set `blas: off`.';
     const warning =
-      setting === 'openblas'
-        ? `\`blas: openblas\` is not available, so the wasm backend runs XNNPACK: ${status.reason}`
+      setting === 'openblas' || named
+        ? `${setting === 'openblas' ? '`blas: openblas`' : 'OpenBLAS'} is not available, so the wasm backend runs XNNPACK: ${status.reason} ${fix}`
         : null;
     return { info: inactive(status.reason), warning };
   }

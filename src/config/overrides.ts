@@ -101,6 +101,14 @@ function parseOverride(
   const valueErrors = valueSource.problems.filter((problem) => problem.severity === 'error');
   if (valueErrors.length > 0) {
     for (const error of valueErrors) {
+      if (error.code === 'merge-tag') {
+        // The value is valid YAML with a misused !replace or !default, so the fix is the tag's own.
+        const fix = error.fix
+          ?.replace('write the key as `key: !default` alone', `write it alone: --set '${pathText}=!default'`)
+          .replace('write the keys of the mapping under the tagged key', `write a mapping after it: --set '${pathText}=!replace {key: value}'`);
+        report(valueOffset + error.column - 1, { path: segments.join('.'), message: error.message, fix }, 'merge-tag');
+        continue;
+      }
       report(valueOffset + error.column - 1, {
         path: segments.join('.'),
         message: `the value is not valid YAML: ${error.message.replace(/^invalid YAML: /, '')}`,

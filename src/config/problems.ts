@@ -29,7 +29,7 @@ export const PROBLEM_CODES = {
   'extends-missing': 'A file named in `extends` does not exist.',
   'extends-unreadable': 'A file named in `extends` cannot be read, or is a folder.',
   'extends-cycle': 'A file extends itself, directly or through other files.',
-  'merge-tag': '`!replace` on a value that is not a mapping, `!default` with a value, or either one inside a list.',
+  'merge-tag': '`!replace` on a value that is not a mapping, `!default` with a value, either one inside a list, or a misspelt one.',
   'override-syntax': 'A `--set` option that is not `path=value` with a dotted path and a YAML value.',
   'override-extends': '`--set` tried to set `extends`, which only a config file can set.',
 } as const;

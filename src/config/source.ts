@@ -19,6 +19,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import { formatConfigPath, type ConfigProblem } from './problems.ts';
+import { closestMatch } from './suggest.ts';
 
 /** A parsed config file with everything needed to place problems in it. */
 export interface ConfigSource {
@@ -107,7 +108,14 @@ export function parseConfigSource(text: string, file: string): ConfigSource {
   }
   for (const warning of document.warnings) {
     // The yaml package does not resolve !replace or !default, so collectMergeTags handles them instead.
-    if (warning.code === 'TAG_RESOLVE_FAILED' && Object.values(MERGE_TAGS).some((tag) => warning.message.startsWith(`Unresolved tag: ${tag} `))) continue;
+    const tag = warning.code === 'TAG_RESOLVE_FAILED' ? /^Unresolved tag: (\S+)/.exec(warning.message)?.[1] : undefined;
+    if (tag !== undefined && (Object.values(MERGE_TAGS) as string[]).includes(tag)) continue;
+    // A misspelt merge tag would otherwise leave the value to merge as usual, with only a warning.
+    const meant = tag === undefined ? undefined : closestMatch(tag, Object.values(MERGE_TAGS));
+    if (meant !== undefined) {
+      source.problems.push({ ...yamlErrorProblem(source, warning, 'error'), code: 'merge-tag', message: `unknown tag ${tag}`, fix: `did you mean ${meant}?` });
+      continue;
+    }
     source.problems.push(yamlErrorProblem(source, warning, 'warning'));
   }
   if (!source.hasSyntaxErrors) {

@@ -135,8 +135,9 @@ export interface ParallelRecord extends ParallelPlan {
 /** Describes `plan` for run.json. */
 export function describeParallelPlan(plan: ParallelPlan): ParallelRecord {
   const note = plan.sharded
-    ? `Each step's gradient is the size-weighted mean of the gradients of the batch's shards (at most ` +
-      `${plan.maxShardSize} samples each, computed by ${plan.workers} worker threads), as in PyTorch's ` +
+    ? `Each step's gradient is the size-weighted mean of the gradients of the batch's shards (one per ` +
+      `worker thread, ${plan.workers} in all, each split further into micro-batches only above ` +
+      `${plan.maxShardSize} samples, the memory limit of one wasm heap), as in PyTorch's ` +
       'DistributedDataParallel without SyncBatchNorm: batch norm normalises each shard with its own ' +
       'statistics, and dropout draws a stream per shard. Results repeat for the same seed and worker count.'
     : 'Each step runs on the whole batch in the training thread.';

@@ -206,9 +206,22 @@ describe('OpenBLAS selection', () => {
   });
 
   test('blas auto is quiet when unavailable', async () => {
-    const info = await selectBackend('wasm', { blas: 'auto', loadBlas: () => ({ available: false, reason: 'Not here.' }) });
-    assert.equal(info.blas.active, false);
-    assert.deepEqual(info.warnings, []);
+    const saved = process.env.TANDEM_BLAS_LIBRARY;
+    delete process.env.TANDEM_BLAS_LIBRARY;
+    try {
+      const info = await selectBackend('wasm', { blas: 'auto', loadBlas: () => ({ available: false, reason: 'Not here.' }) });
+      assert.equal(info.blas.active, false);
+      assert.deepEqual(info.warnings, []);
+
+      // A library that the user names is worth a warning even with auto.
+      process.env.TANDEM_BLAS_LIBRARY = '/no/such/libopenblas.so.0';
+      const named = await selectBackend('wasm', { blas: 'auto', loadBlas: () => ({ available: false, reason: 'Not here.' }) });
+      assert.equal(named.warnings.length, 1);
+      assert.match(named.warnings[0], /^OpenBLAS is not available, .*Not here\. Fix the path/);
+    } finally {
+      if (saved === undefined) delete process.env.TANDEM_BLAS_LIBRARY;
+      else process.env.TANDEM_BLAS_LIBRARY = saved;
+    }
   });
 
   test('blas off keeps XNNPACK', async () => {

@@ -136,6 +136,16 @@ describe('extends', () => {
         [6, '!replace applies to a mapping'],
       ],
     );
+
+    const misspelt = loadError(fixtures.write('tags/typo.yaml', 'extends: base.yaml\nname: c\ntrain: !replce\n  epochs: 3\n'));
+    const [typo] = misspelt.problems.filter((problem) => problem.code === 'merge-tag');
+    assert.equal(typo.message, 'unknown tag !replce');
+    assert.equal(typo.fix, 'did you mean !replace?');
+
+    const clean = fixtures.write('tags/clean.yaml', 'extends: base.yaml\nname: c\n');
+    const fromOption = checkConfig(clean, { overrides: ['train.epochs=!default 4'] }).problems.find((problem) => problem.code === 'merge-tag');
+    assert.equal(fromOption?.file, COMMAND_LINE);
+    assert.equal(fromOption?.fix, "write it alone: --set 'train.epochs=!default', or remove !default to set the value");
   });
 });
 
