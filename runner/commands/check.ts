@@ -107,6 +107,13 @@ export const checkCommand: Command = {
     const runs = checked.kind === 'run' ? { [SINGLE_RUN_KEY]: checked.run } : checked.sweep.runs;
     const extra = Object.keys(runs).filter((key) => !(key in baseline.runs));
     if (extra.length > 0) process.stderr.write(`note: trials without a baseline entry, not compared: ${extra.join('; ')}.\n`);
+    const absent = Object.keys(baseline.runs).filter((key) => !(key in runs));
+    if (absent.length > 0) {
+      process.stderr.write(
+        `note: baseline trials that this ${checked.kind} did not run, so their rows fail with "-": ${absent.join('; ')}. ` +
+          'Check the config that the baseline was made from, with the same --set options.\n',
+      );
+    }
     const first = Object.values(runs)[0];
     for (const note of describeProvenanceDifferences(baseline, first)) process.stderr.write(`note: ${note}\n`);
     const current = Object.fromEntries(Object.entries(runs).map(([key, run]) => [key, run.metrics]));

@@ -4,6 +4,7 @@
  */
 import {
   LineCounter,
+  parse,
   parseDocument,
   isAlias,
   isCollection,
@@ -134,7 +135,10 @@ function collectMergeTags(source: ConfigSource): void {
     Node(_, node, ancestors) {
       const tag = Object.entries(MERGE_TAGS).find(([, text]) => text === node.tag)?.[0] as MergeTag['tag'] | undefined;
       if (tag === undefined) return;
-      const problem = (message: string, fix: string) =>
+      const problem = (message: string, fix: string) => {
+        // The unresolved tag left the scalar a string, so read it as plain YAML again, or the schema
+        // would add a second, misleading problem about its type.
+        if (isScalar(node) && node.type === 'PLAIN' && typeof node.source === 'string') node.value = parse(node.source);
         source.problems.push({
           code: 'merge-tag',
           file: source.file,
@@ -144,6 +148,7 @@ function collectMergeTags(source: ConfigSource): void {
           fix,
           severity: 'error',
         });
+      };
       if (ancestors.some((ancestor) => isSeq(ancestor))) {
         problem(`${node.tag} applies to the value of a mapping key, not to a list item`, `move ${node.tag} to the key whose value the list is`);
         return;

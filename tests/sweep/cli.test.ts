@@ -218,12 +218,14 @@ describe('tandem run with a sweep', () => {
 
     const moved = JSON.parse(readFileSync(baselineFile, 'utf8'));
     moved.runs['model.textDropRate=0.5, seed 1234'].metrics['test.lossWithText'] += 0.1;
+    moved.runs['absent, seed 1'] = moved.runs['model.textDropRate=0, seed 1234'];
     const movedFile = path.join(dir, 'moved.json');
     writeFileSync(movedFile, JSON.stringify(moved));
     const failed = tandem(['check', '--run', sweepDir, '--baseline', movedFile]);
     assert.equal(failed.status, 1, failed.stderr);
     assert.match(failed.stdout, /^model\.textDropRate=0\.5, seed 1234 +test\.lossWithText .* FAIL$/m);
-    assert.match(failed.stdout, /^check failed: 1 of 24 metrics outside their tolerance\.$/m);
+    assert.match(failed.stdout, /^check failed: 13 of 36 metrics outside their tolerance\.$/m);
+    assert.match(failed.stderr, /^note: baseline trials that this sweep did not run, so their rows fail with "-": absent, seed 1\./m);
 
     const wrongKind = tandem(['check', '--run', sweepDir, '--baseline', path.join(projectRoot, 'baselines/smoke.json')]);
     assert.equal(wrongKind.status, 2, wrongKind.stderr);
