@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ExperimentConfig } from './schema.ts';
 import { runCrossFieldChecks } from './checks.ts';
-import { composeFiles } from './compose.ts';
+import { composeFiles, type ConfigLayer } from './compose.ts';
 import { mergeLayers, rebaseFilePaths } from './merge.ts';
 import { parseOverrides } from './overrides.ts';
 import {
@@ -18,7 +18,8 @@ import {
   type ConfigProblem,
   type ConfigSources,
 } from './problems.ts';
-import { validateExperiment } from './validate.ts';
+import { closestMatch } from './suggest.ts';
+import { schemaAt, validateExperiment } from './validate.ts';
 
 /** Options of `loadConfig` and `checkConfig`. */
 export interface LoadOptions {
@@ -129,6 +130,7 @@ export function checkConfig(file: string, options: LoadOptions = {}): ConfigChec
 
   const layers = [...composed.layers, ...overrides.layers].map((layer) => rebaseFilePaths(layer, dir));
   const { data, locate } = mergeLayers(layers);
+  problems.push(...unknownDefaultKeys(layers));
   const schemaProblems = validateExperiment(data, locate);
   problems.push(...schemaProblems);
 
@@ -154,4 +156,33 @@ export function checkConfig(file: string, options: LoadOptions = {}): ConfigChec
 /** Formats the warnings of a loaded config with their source excerpts, for printing. */
 export function formatWarnings(loaded: LoadedConfig): string {
   return loaded.warnings.length === 0 ? '' : formatProblems(loaded.warnings, loaded.sources);
+}
+
+/**
+ * Reports each key tagged !default that its section of the schema does not define. The merge removes
+ * such a key before schema validation, so a misspelt one would otherwise have no effect and no message.
+ */
+function unknownDefaultKeys(layers: readonly ConfigLayer[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const layer of layers) {
+    for (const { tag, path } of layer.mergeTags) {
+      const parent = schemaAt(path.slice(0, -1));
+      const key = path[path.length - 1];
+      if (tag !== 'default' || key === undefined || parent?.properties === undefined || parent.additionalProperties !== false) continue;
+      if (Object.hasOwn(parent.properties, key)) continue;
+      const known = Object.keys(parent.properties);
+      const suggestion = closestMatch(key, known);
+      problems.push({
+        code: 'unknown-key',
+        file: layer.file,
+        ...layer.locate(path, 'key'),
+        path: formatConfigPath(path),
+        message: `unknown key \`${key}\`, so !default has nothing to remove`,
+        allowed: known.join(', '),
+        fix: suggestion === undefined ? 'remove the key' : `did you mean \`${suggestion}\`?`,
+        severity: 'error',
+      });
+    }
+  }
+  return problems;
 }

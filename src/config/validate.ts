@@ -11,6 +11,7 @@ import { closestMatch } from './suggest.ts';
 /** The JSON Schema keywords that the experiment schema uses. */
 export interface JsonSchema {
   type?: string;
+  additionalProperties?: boolean | JsonSchema;
   enum?: unknown[];
   anyOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;

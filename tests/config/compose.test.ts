@@ -121,6 +121,12 @@ describe('extends', () => {
     assert.notEqual(config.train.epochs, 7);
     assert.equal(config.train.batchSize, 4, 'the rest of the mapping still merges');
 
+    const misspelt = loadError(fixtures.write('reset/typo.yaml', 'extends: base.yaml\nname: c\ntrain:\n  epohcs: !default\n'));
+    assert.deepEqual(
+      misspelt.problems.map((problem) => [problem.code, problem.line, problem.fix]),
+      [['unknown-key', 4, 'did you mean `epochs`?']],
+    );
+
     const { config: fromOption } = loadConfig(child, { overrides: ['model.textDropRate=!default'] });
     assert.equal(fromOption.model.textDropRate, defaults.model.textDropRate);
   });
