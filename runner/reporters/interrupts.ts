@@ -64,7 +64,7 @@ export class InterruptHandler {
 /**
  * Runs one experiment with `reporter` showing its events and Ctrl-C handled as InterruptHandler does, the
  * handler removed and the reporter closed afterwards. After a first Ctrl-C the run comes back with status
- * interrupted, and the message that says how to resume is already on stderr.
+ * interrupted, and the message that explains how to resume is already on stderr.
  */
 export async function runInterruptible(reporter: Reporter, options: Omit<RunOptions, 'emit' | 'signal'>): Promise<RunSummary> {
   const interrupts = new InterruptHandler({

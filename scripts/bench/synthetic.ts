@@ -36,9 +36,7 @@ export function benchmarkConfig(overrides: string[]): { config: ExperimentConfig
 
 /**
  * The config overrides of a step benchmark at `imageSize` pixels and `batchSize` samples. The backend
- * stays `auto`, because the config check rejects a batch beyond its wasm heap estimate with `backend:
- * wasm` (and only warns with auto), while the trainer runs such a batch as micro-batches; the benchmark
- * sets the backend after loading the config.
+ * stays as the config sets it, and the benchmark selects its backend after loading the config.
  */
 export function stepOverrides(imageSize: number, batchSize: number): string[] {
   return [`data.imageSize=${imageSize}`, `data.resizeTo=${imageSize}`, `train.batchSize=${batchSize}`];

@@ -96,14 +96,14 @@ export function prepareResume(runDir: string): ResumePlan {
   // The resumed run removes every other epoch folder after its first checkpoint, so a damaged one is
   // moved out of the way first, for the user to inspect or repair.
   for (const damaged of skippedDirs) {
-    const kept = path.join(dir, RUN_FILES.damagedCheckpoints.name, `${path.basename(damaged)}-${Date.now()}`);
+    const movedTo = path.join(dir, RUN_FILES.damagedCheckpoints.name, `${path.basename(damaged)}-${Date.now()}`);
     try {
-      makeFolders(path.dirname(kept));
-      renameSync(damaged, kept);
+      makeFolders(path.dirname(movedTo));
+      renameSync(damaged, movedTo);
     } catch (error) {
-      throw fileSystemError(kept, error);
+      throw fileSystemError(movedTo, error);
     }
-    warnings.push(`Moved the damaged checkpoint ${damaged} to ${kept}.`);
+    warnings.push(`Moved the damaged checkpoint ${damaged} to ${movedTo}.`);
   }
   if (checkpoint && checkpoint.configSha256 !== configSha256) {
     throw new TandemError(

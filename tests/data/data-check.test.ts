@@ -167,8 +167,8 @@ describe('data check problems', () => {
   });
 
   test('empty splits are errors', async () => {
-    const given = await checkRows(standardRows({ splits: true }).map((row) => ({ ...row, split: 'train' })));
-    const problem = onlyProblem(given, 'empty-split');
+    const manifestSplit = await checkRows(standardRows({ splits: true }).map((row) => ({ ...row, split: 'train' })));
+    const problem = onlyProblem(manifestSplit, 'empty-split');
     assert.equal(problem.severity, 'error');
     assert.equal(problem.line, 0);
     assert.match(problem.message, /^the validation and test splits have no image \(train 9, validation 0, test 0\)\. Assign some rows/);

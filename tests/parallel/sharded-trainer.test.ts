@@ -107,7 +107,8 @@ describe('parallel plan', () => {
       train: { batchSize: 64 },
     });
     const largeShard = resolveMaxShardSize(large, 'auto', 'wasm');
-    assert.ok(largeShard >= 1 && largeShard < 64, `max shard ${largeShard}`);
+    assert.ok(largeShard >= 1, `max shard ${largeShard}`);
+    assert.ok(largeShard < 64, `max shard ${largeShard}`);
     assert.ok(resolveMaxShardSize(small, 'auto', 'wasm') > largeShard);
     assert.equal(resolveMaxShardSize(large, 'auto', 'cpu'), Number.MAX_SAFE_INTEGER);
     assert.equal(resolveMaxShardSize(large, 5, 'wasm'), 5);

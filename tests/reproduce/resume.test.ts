@@ -112,10 +112,10 @@ describe('resume', () => {
     const plan = prepareResume(copy);
     assert.equal(plan.checkpoint, null);
     assert.deepEqual(checkpointFolders(copy), []);
-    const kept = readdirSync(path.join(copy, 'checkpoints-damaged'));
-    assert.equal(kept.length, 1);
-    assert.match(kept[0], /^epoch-0002-\d+$/);
-    assert.equal(statSync(path.join(copy, 'checkpoints-damaged', kept[0], 'tensors.safetensors')).size, 1000, 'the damaged files are kept');
+    const damagedFolders = readdirSync(path.join(copy, 'checkpoints-damaged'));
+    assert.equal(damagedFolders.length, 1);
+    assert.match(damagedFolders[0], /^epoch-0002-\d+$/);
+    assert.equal(statSync(path.join(copy, 'checkpoints-damaged', damagedFolders[0], 'tensors.safetensors')).size, 1000, 'the damaged files are kept');
     assert.match(plan.warnings.join('\n'), /Moved the damaged checkpoint .*epoch-0002 to .*checkpoints-damaged/);
   });
 

@@ -486,8 +486,8 @@ function flipFilter(geometry: Geometry, heap: Float32Array, filterStart: number)
  * to a multiple of strideWidth). The padded pixel that tap (kh, kw) reaches from q is then strideWidth *
  * q + kh * paddedWidth + kw. So for each tap, the pixels of all positions form one matrix with row
  * stride strideWidth * inChannels, whose rows never overlap. dy goes into a zeroed matrix of pseudo indices,
- * so the indices that are no output position add zeros; at stride 2 about half of the arithmetic is
- * spent on them.
+ * so the indices that are no output position add zeros. NOTE: at stride 2 about half of the arithmetic
+ * is spent on those zeros.
  */
 function scatterInputGradient(
   blas: NativeBlas,
