@@ -22,11 +22,11 @@ import { estimateWasmTrainingStep } from '../../src/config/memory.ts';
 import type { BackendName, BlasSetting, ExperimentConfig } from '../../src/config/schema.ts';
 import { disposeModelInputs, toModelInputs } from '../../src/model/inputs.ts';
 import { buildModel, type Model } from '../../src/model/model.ts';
-import { MODEL_PARTS } from '../../src/model/parameters.ts';
 import { planParallelism } from '../../src/parallel/plan.ts';
 import { ShardedTraining, type GradientOf, type StepTiming } from '../../src/parallel/sharded-training.ts';
 import { Random } from '../../src/random.ts';
-import { Adam, clipByGlobalNorm, SgdMomentum, type Optimizer } from '../../src/train/optimizers.ts';
+import { clipByGlobalNorm } from '../../src/train/optimizers.ts';
+import { createTrainedParts } from '../../src/train/train.ts';
 import { benchmarkConfig, CLASSES, stepOverrides, syntheticBatch, VOCABULARY_SIZE } from './synthetic.ts';
 
 const { values: options } = parseArgs({
@@ -66,18 +66,8 @@ async function measureGemm(): Promise<void> {
 
 /** Builds the optimisers of the trained parts as the trainer does, and returns the function that applies them. */
 function makeOptimisers(model: Model, config: ExperimentConfig): { apply: (gradientOf: GradientOf) => void; dispose: () => void } {
-  const { cnn, others, parts, attentionGradientClip } = config.train;
-  const trained: { part: string; variables: tf.Variable[]; optimizer: Optimizer }[] = [];
-  for (const part of MODEL_PARTS) {
-    const variables = model.store.trainable(part);
-    if (parts[part].frozen || variables.length === 0) continue;
-    const scale = parts[part].learningRateScale;
-    const optimizer =
-      part === 'cnn'
-        ? new SgdMomentum(variables, cnn.learningRate * scale, cnn.momentum, cnn.weightDecay)
-        : new Adam(variables, others.learningRate * scale, others.beta1, others.beta2, others.epsilon);
-    trained.push({ part, variables, optimizer });
-  }
+  const { attentionGradientClip } = config.train;
+  const trained = createTrainedParts(model, config);
   return {
     apply(gradientOf) {
       for (const { part, variables, optimizer } of trained) {

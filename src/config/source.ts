@@ -114,7 +114,8 @@ export function parseConfigSource(text: string, file: string): ConfigSource {
     // A misspelt merge tag would otherwise leave the value to merge as usual, with only a warning.
     const meant = tag === undefined ? undefined : closestMatch(tag, Object.values(MERGE_TAGS));
     if (meant !== undefined) {
-      source.problems.push({ ...yamlErrorProblem(source, warning, 'error'), code: 'merge-tag', message: `unknown tag ${tag}`, fix: `did you mean ${meant}?` });
+      const problem = yamlErrorProblem(source, warning, 'error');
+      source.problems.push({ ...problem, code: 'merge-tag', message: `unknown tag ${tag}`, fix: `did you mean ${meant}?` });
       continue;
     }
     source.problems.push(yamlErrorProblem(source, warning, 'warning'));

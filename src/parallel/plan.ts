@@ -38,8 +38,10 @@ export function parallelSettings(config: ExperimentConfig): { workers: ParallelS
  * worker per core, each with one OpenBLAS thread, trained faster than one worker with every core's
  * thread. In BENCHMARKS.md (2 cores, quiet machine) workers won at 224 pixels with batches 8 and 32 and
  * at 112 with batch 32, about 200,000 pixels per worker. Threads won at 112 with batch 8 and at 64 with
- * batches 8 and 32, 65,000 pixels per worker or fewer. Larger shards keep each worker's products large enough, while
- * small ones leave the single-threaded rest of a step (the LSTM's gates, batch norm) to dominate twice.
+ * batches 8 and 32, 65,536 pixels per worker or fewer. Larger shards keep each worker's products large,
+ * while in small ones the single-threaded rest of each worker's step (the LSTM's gates, batch norm)
+ * dominates.
+ * NOTE: measured on one 2-core machine only, so the crossover may lie elsewhere on other CPUs.
  */
 const WORKERS_OVER_THREADS_PIXELS = 150_000;
 
@@ -108,8 +110,8 @@ export interface ParallelPlan {
 }
 
 /**
- * Resolves the split of `config`'s training steps on `backend`. `blasThreads` is the most OpenBLAS
- * threads that one tfjs thread can use (BlasInfo.maxThreads), 1 without OpenBLAS.
+ * Resolves the split of `config`'s training steps on `backend`. `blasThreads` is the maximum number of
+ * OpenBLAS threads that one tfjs thread can use (BlasInfo.maxThreads), 1 without OpenBLAS.
  */
 export function planParallelism(
   config: ExperimentConfig,

@@ -85,7 +85,7 @@ function selectionScore(metrics: ValidationMetrics, config: ExperimentConfig): n
 }
 
 /** A part that training updates: its parameters and their optimiser. */
-interface TrainedPart {
+export interface TrainedPart {
   part: ModelPart;
   variables: tf.Variable[];
   optimizer: Optimizer;
@@ -96,7 +96,7 @@ interface TrainedPart {
  * other part its own Adam with the shared settings. Adam updates each element from its own moments and the
  * shared step count, so one Adam per part updates exactly as one Adam over all of them would.
  */
-function createTrainedParts(model: Model, config: ExperimentConfig): TrainedPart[] {
+export function createTrainedParts(model: Model, config: ExperimentConfig): TrainedPart[] {
   const { cnn, others, parts } = config.train;
   const trained: TrainedPart[] = [];
   for (const part of MODEL_PARTS) {
