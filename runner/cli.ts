@@ -96,10 +96,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // A reader that stops early, such as `tandem check ... | head`, closes the pipe. The rest of the output has
-// no reader then, so end quietly instead of failing with an unhandled EPIPE.
+// no reader then, so end without a stack trace, with the shell's exit status for SIGPIPE (128 + 13).
+// NOTE: a run that ends this way keeps status "running" in its run.json; `tandem run --resume` continues it.
+const EXIT_BROKEN_PIPE = 141;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_BROKEN_PIPE);
     throw error;
   });
 }
